@@ -1,0 +1,151 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/timebridge/timebridge/app/config"
+	"github.com/timebridge/timebridge/app/logging"
+	"github.com/timebridge/timebridge/app/secrets"
+	"github.com/timebridge/timebridge/sync/engine"
+	"github.com/timebridge/timebridge/sync/store"
+)
+
+// Version is set at build time (-ldflags "-X …/app.Version=…").
+var Version = "dev"
+
+// StateFile is the bbolt state file in the home directory.
+const StateFile = "state.db"
+
+// App is one running timebridge: its home directory, settings, keychain, log and,
+// once started, its engine.
+type App struct {
+	Home    string
+	Config  *config.Config
+	Secrets secrets.Store
+	Log     *slog.Logger
+
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	logCloser      io.Closer
+	now            func() time.Time
+
+	mu     sync.Mutex
+	engine *engine.Engine
+	store  *store.Store
+	idle   engine.Watcher // when no engine could be built: a fixed snapshot
+	// authorize runs a sign-in from the window; set by the GUI start-up.
+	authorize func(ctx context.Context, service string) error
+}
+
+// Env is what the process gives the app: streams and environment.
+type Env struct {
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+}
+
+func (e Env) withDefaults() Env {
+	if e.Stdin == nil {
+		e.Stdin = os.Stdin
+	}
+	if e.Stdout == nil {
+		e.Stdout = os.Stdout
+	}
+	if e.Stderr == nil {
+		e.Stderr = os.Stderr
+	}
+	if e.Getenv == nil {
+		e.Getenv = os.Getenv
+	}
+	return e
+}
+
+// open builds an App from the environment: home, config, keychain and log. home
+// overrides TIMEBRIDGE_HOME when not empty; keyring "memory" keeps secrets in memory.
+func open(env Env, home, keyringMode string, logToStderr bool) (*App, error) {
+	if home == "" {
+		h, err := config.DefaultHome()
+		if err != nil {
+			return nil, usageErr("%v", err)
+		}
+		home = h
+	}
+	cfg, err := config.Load(home)
+	if err != nil {
+		return nil, &ExitError{Code: ExitUsage, Err: err}
+	}
+	sec, err := secrets.Open(keyringMode)
+	if err != nil {
+		return nil, usageErr("open the keychain: %v", err)
+	}
+	var stderr io.Writer
+	if logToStderr {
+		stderr = env.Stderr
+	}
+	log, closer, err := logging.New(home, slog.LevelInfo, stderr)
+	if err != nil {
+		return nil, usageErr("open the log in %s: %v (check the permissions or set %s)", home, err, config.EnvHome)
+	}
+	return &App{Home: home, Config: cfg, Secrets: sec, Log: log, stdin: env.Stdin, stdout: env.Stdout, stderr: env.Stderr,
+		logCloser: closer, now: time.Now}, nil
+}
+
+// Close releases the state file and the log.
+func (a *App) Close() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var errs []error
+	if a.store != nil {
+		errs = append(errs, a.store.Close())
+		a.store = nil
+	}
+	if a.logCloser != nil {
+		errs = append(errs, a.logCloser.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// LogDir is the folder holding the log files.
+func (a *App) LogDir() string { return logging.Dir(a.Home) }
+
+// openStore opens the state file, moving a corrupt one aside (the user is told once,
+// in the log and on stderr; the links are rebuilt from the remote keys).
+func (a *App) openStore(readOnly bool) (*store.Store, error) {
+	path := filepath.Join(a.Home, StateFile)
+	st, moved, err := store.OpenOrRebuild(path, store.Options{Timeout: time.Second, ReadOnly: readOnly}, a.now())
+	if err != nil {
+		if errors.Is(err, store.ErrLocked) {
+			return nil, &ExitError{Code: ExitLocked, Err: fmt.Errorf("another timebridge is running with %s: use its window or quit it first", a.Home)}
+		}
+		return nil, fmt.Errorf("open the state file: %w", err)
+	}
+	if moved != "" {
+		a.Log.Warn("state file was corrupt; moved aside and rebuilt from the remote keys", "moved_to", moved)
+		fmt.Fprintf(a.stderr, "timebridge: the state file was corrupt; it was moved to %s and is rebuilt from Bitrix24 and the tracker\n", moved)
+	}
+	return st, nil
+}
+
+// engineConfig turns the settings into the engine's.
+func (a *App) engineConfig() (engine.Config, error) {
+	c := a.Config
+	loc, err := c.Sync.Location()
+	if err != nil {
+		return engine.Config{}, usageErr("sync.time_zone: %v", err)
+	}
+	return engine.Config{
+		Interval:       c.Sync.Interval,
+		TimeZone:       loc,
+		StartDate:      c.Sync.StartDate,
+		RereadDays:     c.Sync.RereadDays,
+		DefaultProject: c.Sync.DefaultProject,
+	}, nil
+}

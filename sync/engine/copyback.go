@@ -1,0 +1,120 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/timebridge/timebridge/sync/connector"
+	"github.com/timebridge/timebridge/sync/store"
+)
+
+// copyToTracker copies the time the user logged directly in Bitrix24 (records
+// without our marker) into a tracker that receives time, as registrations with
+// deterministic GUIDs (design §2 row 7). Our own records are recognised by their
+// marker and never copied, so nothing loops. It runs on recheck cycles and when
+// tasks changed, not on quiet ones.
+func (e *Engine) copyToTracker(ctx context.Context, cs *cycleState, tr connector.Tracker, w connector.TimeWriter) error {
+	links, err := store.List[taskLink](e.store, store.BucketTasks, tr.Name()+"/")
+	if err != nil {
+		return err
+	}
+	trackerTask := map[string]string{}
+	var ids []string
+	for _, l := range links {
+		if !l.Gone && l.TrackerTaskID != "" {
+			trackerTask[l.SourceID] = l.TrackerTaskID
+			ids = append(ids, l.SourceID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	records, err := e.source.Elapsed(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("read Bitrix24 elapsed records: %w", err)
+	}
+	seen := map[string]bool{}
+	for _, r := range records {
+		if r.UserID != cs.me.ID {
+			continue
+		}
+		if _, ours := connector.ParseElapsedMarker(r.Comment); ours {
+			continue
+		}
+		day := connector.DayOf(r.Created, cs.zone)
+		if !cs.span.Contains(day) {
+			continue
+		}
+		key := tr.Name() + "/" + r.ID
+		seen[key] = true
+		var rl regLink
+		had, err := e.store.Get(store.BucketRegistrations, key, &rl)
+		if err != nil {
+			return err
+		}
+		want := regLink{ElapsedID: r.ID, GUID: connector.RegistrationGUID(e.source.Portal(), r.ID), SourceTaskID: r.TaskID,
+			TrackerTaskID: trackerTask[r.TaskID], Day: day.String(), Seconds: r.Seconds}
+		if had && rl == want {
+			continue
+		}
+		pkey := parkKey("registration", tr.Name(), r.ID)
+		if e.parkedNotDue(pkey, cs.now) {
+			continue
+		}
+		_, err = w.UpsertRegistration(ctx, connector.Registration{GUID: want.GUID, TaskID: want.TrackerTaskID, Day: day,
+			Seconds: r.Seconds, Comment: commentFor(r, cs.titles[r.TaskID])})
+		if err == nil {
+			cs.rep.Registrations++
+			e.journal(tr.Name(), "registration "+want.GUID, "copied from Bitrix24 elapsed "+r.ID, hmIf(had, rl.Seconds), hm(r.Seconds))
+			err = e.store.Put(store.BucketRegistrations, key, want)
+		}
+		what := fmt.Sprintf("Bitrix24 time %s on task %s on %s", hm(r.Seconds), r.TaskID, day)
+		if err := e.settle(pkey, "registration", tr.Name(), r.TaskID, what, err, cs.now); err != nil {
+			return err
+		}
+	}
+	// A record removed in Bitrix24 removes its copy.
+	regs, err := store.List[regLink](e.store, store.BucketRegistrations, tr.Name()+"/")
+	if err != nil {
+		return err
+	}
+	for _, rl := range regs {
+		key := tr.Name() + "/" + rl.ElapsedID
+		d, _ := connector.ParseDay(rl.Day)
+		if seen[key] || !cs.span.Contains(d) {
+			continue
+		}
+		if err := w.DeleteRegistration(ctx, rl.GUID); err != nil && !errors.Is(err, connector.ErrNotFound) {
+			if err := e.settle(parkKey("registration", tr.Name(), rl.ElapsedID), "registration", tr.Name(), rl.SourceTaskID,
+				"removal of registration "+rl.GUID, err, cs.now); err != nil {
+				return err
+			}
+			continue
+		}
+		cs.rep.Registrations++
+		e.journal(tr.Name(), "registration "+rl.GUID, "removed (deleted in Bitrix24)", hm(rl.Seconds), "")
+		if err := e.store.Delete(store.BucketRegistrations, key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func hmIf(had bool, secs int64) string {
+	if !had {
+		return ""
+	}
+	return hm(secs)
+}
+
+func commentFor(r connector.Elapsed, title string) string {
+	c := r.Comment
+	if c == "" {
+		c = title
+	}
+	if len([]rune(c)) > 255 {
+		c = string([]rune(c)[:255])
+	}
+	return c
+}

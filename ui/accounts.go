@@ -1,0 +1,133 @@
+package ui
+
+import (
+	"context"
+	"errors"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/data/binding"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/timebridge/timebridge/sync/engine"
+)
+
+// accountsTab lists each service with who is signed in and an Authorize / Sign out
+// button. While a sign-in runs, its button reads "Cancel" and ends the flow.
+type accountsTab struct {
+	v        *view
+	services binding.List[engine.ServiceState]
+	notice   binding.String
+	list     *widget.List
+	content  fyne.CanvasObject
+
+	// busy holds the cancel function of each running Authorize or SignOut, by
+	// service. Only the Fyne thread touches it.
+	busy map[string]context.CancelFunc
+}
+
+func newAccountsTab(v *view) *accountsTab {
+	t := &accountsTab{
+		v:        v,
+		services: binding.NewList(eq[engine.ServiceState]),
+		notice:   binding.NewString(),
+		busy:     map[string]context.CancelFunc{},
+	}
+	t.list = widget.NewListWithData(t.services, newAccountRow, t.updateRow)
+	t.list.HideSeparators = false
+	note := widget.NewLabelWithData(t.notice)
+	note.Wrapping = fyne.TextWrapWord
+	intro := widget.NewLabel("Sign in to Bitrix24 and your time tracker. Tokens are kept in the system keychain.")
+	intro.Wrapping = fyne.TextWrapWord
+	t.content = container.NewBorder(intro, note, nil, nil, t.list)
+	return t
+}
+
+func (t *accountsTab) update(st engine.Status) { _ = t.services.Set(st.Services) }
+
+// accountRow is one service: name, account line, problem, and one button.
+type accountRow struct {
+	widget.BaseWidget
+	name, account *widget.Label
+	action        *widget.Button
+}
+
+func newAccountRow() fyne.CanvasObject {
+	r := &accountRow{
+		name:    widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		account: widget.NewLabel(""),
+		action:  widget.NewButton("Authorize", nil),
+	}
+	r.account.Truncation = fyne.TextTruncateEllipsis
+	r.ExtendBaseWidget(r)
+	return r
+}
+
+func (r *accountRow) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(container.NewBorder(nil, nil, r.name, r.action, r.account))
+}
+
+// accountAction is the button label for a service: Cancel while busy, else Sign out
+// when signed in, else Authorize.
+func accountAction(s engine.ServiceState, busy bool) string {
+	switch {
+	case busy:
+		return "Cancel"
+	case s.SignedIn:
+		return "Sign out"
+	default:
+		return "Authorize"
+	}
+}
+
+func (t *accountsTab) updateRow(di binding.DataItem, o fyne.CanvasObject) {
+	s, err := di.(binding.Item[engine.ServiceState]).Get()
+	if err != nil {
+		return
+	}
+	r := o.(*accountRow)
+	r.name.SetText(serviceName(s.Service))
+	r.account.SetText(serviceState(s))
+	_, busy := t.busy[s.Service]
+	r.action.SetText(accountAction(s, busy))
+	svc, signedIn := s.Service, s.SignedIn
+	r.action.OnTapped = func() { t.tap(svc, signedIn) }
+}
+
+// tap starts (or cancels) a sign-in or sign-out; the Backend call runs off the Fyne
+// thread and reports back through fyne.Do.
+func (t *accountsTab) tap(service string, signedIn bool) {
+	if cancel, busy := t.busy[service]; busy {
+		cancel()
+		return
+	}
+	name := serviceName(service)
+	ctx, cancel := context.WithCancel(t.v.ctx)
+	t.busy[service] = cancel
+	t.list.Refresh()
+
+	call, doing, done := t.v.backend.Authorize, "Signing in to "+name+" — finish in your browser…", "Signed in to "+name
+	failed := "Sign-in to " + name + " failed: "
+	if signedIn {
+		call, doing, done = t.v.backend.SignOut, "Signing out of "+name+"…", "Signed out of "+name
+		failed = "Sign-out of " + name + " failed: "
+	}
+	_ = t.notice.Set(doing)
+	t.v.async(func() {
+		err := call(ctx, service)
+		cancelled := ctx.Err() != nil
+		fyne.Do(func() {
+			cancel()
+			delete(t.busy, service)
+			t.list.Refresh()
+			switch {
+			case err == nil:
+				_ = t.notice.Set(done)
+			case cancelled && errors.Is(err, context.Canceled):
+				_ = t.notice.Set(name + ": cancelled")
+			default:
+				_ = t.notice.Set(failed + err.Error())
+			}
+		})
+	})
+}

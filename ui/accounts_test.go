@@ -1,0 +1,119 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+
+	"github.com/timebridge/timebridge/sync/engine"
+)
+
+var twoServices = engine.Status{Services: []engine.ServiceState{
+	{Service: "bitrix24", SignedIn: true, Account: "Ann (ann@acme.com) — acme.bitrix24.com"},
+	{Service: "timelog", Problem: "token revoked — sign in again"},
+}}
+
+func TestAccountsTab(t *testing.T) {
+	cases := []struct {
+		name   string
+		button string
+		err    error
+		call   string
+		notice string
+	}{
+		{"sign out", "Sign out", nil, "SignOut(bitrix24)", "Signed out of Bitrix24"},
+		{"authorize", "Authorize", nil, "Authorize(timelog)", "Signed in to TimeLog"},
+		{"authorize fails", "Authorize", errors.New("the browser sign-in timed out after 5m0s"), "Authorize(timelog)",
+			"Sign-in to TimeLog failed: the browser sign-in timed out after 5m0s"},
+		{"sign out fails", "Sign out", errors.New("keychain locked"), "SignOut(bitrix24)", "Sign-out of Bitrix24 failed: keychain locked"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &fakeBackend{err: tc.err}
+			v := newTestView(t, b, nil)
+			v.apply(twoServices)
+			show(t, v.accounts.content)
+			got := texts(v.accounts.content)
+			for _, want := range []string{"Bitrix24", "signed in — Ann (ann@acme.com) — acme.bitrix24.com", "TimeLog", "not signed in · token revoked — sign in again"} {
+				if !strings.Contains(got, want) {
+					t.Errorf("Accounts tab lacks %q; it shows:\n%s", want, got)
+				}
+			}
+			bs := buttons(v.accounts.content, tc.button)
+			if len(bs) != 1 {
+				t.Fatalf("%d %q buttons, want 1", len(bs), tc.button)
+			}
+			test.Tap(bs[0])
+			wantCalls(t, b, tc.call)
+			if got, _ := v.accounts.notice.Get(); got != tc.notice {
+				t.Errorf("notice = %q, want %q", got, tc.notice)
+			}
+			if len(v.accounts.busy) != 0 {
+				t.Errorf("still busy after the call returned: %v", v.accounts.busy)
+			}
+		})
+	}
+}
+
+// TestAccountsCancel runs Authorize on a real goroutine: while it waits for the
+// browser the button reads Cancel, and tapping it ends the call's context.
+func TestAccountsCancel(t *testing.T) {
+	started := make(chan struct{})
+	b := &fakeBackend{authorize: func(ctx context.Context, _ string) error {
+		close(started)
+		<-ctx.Done()
+		return ctx.Err()
+	}}
+	v := newTestView(t, b, nil)
+	finished := make(chan struct{})
+	v.async = func(f func()) {
+		go func() {
+			defer close(finished)
+			f() // its fyne.Do runs inline in the test driver, before finished closes
+		}()
+	}
+	v.apply(twoServices)
+	show(t, v.accounts.content)
+
+	test.Tap(buttons(v.accounts.content, "Authorize")[0])
+	<-started
+	if got, _ := v.accounts.notice.Get(); got != "Signing in to TimeLog — finish in your browser…" {
+		t.Errorf("notice while signing in = %q", got)
+	}
+	cancel := buttons(v.accounts.content, "Cancel")
+	if len(cancel) != 1 {
+		t.Fatalf("%d Cancel buttons while signing in, want 1", len(cancel))
+	}
+	test.Tap(cancel[0])
+	<-finished
+
+	wantCalls(t, b, "Authorize(timelog)")
+	if got, _ := v.accounts.notice.Get(); got != "TimeLog: cancelled" {
+		t.Errorf("notice after Cancel = %q", got)
+	}
+	if n := len(buttons(v.accounts.content, "Authorize")); n != 1 {
+		t.Errorf("%d Authorize buttons after Cancel, want 1", n)
+	}
+}
+
+func TestAccountAction(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		s    engine.ServiceState
+		busy bool
+		want string
+	}{
+		{engine.ServiceState{}, false, "Authorize"},
+		{engine.ServiceState{SignedIn: true}, false, "Sign out"},
+		{engine.ServiceState{SignedIn: true}, true, "Cancel"},
+		{engine.ServiceState{}, true, "Cancel"},
+	}
+	for _, tc := range cases {
+		if got := accountAction(tc.s, tc.busy); got != tc.want {
+			t.Errorf("accountAction(%+v, %v) = %q, want %q", tc.s, tc.busy, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,15 @@
+// Package ui is timebridge's window and tray: a thin client of the engine.
+//
+// It owns no sync state. One goroutine (the bridge, view.follow) follows the
+// engine's Watcher and hands each Status snapshot to the Fyne thread with fyne.Do;
+// there the bound data behind the widgets is set, and the tray menu, icon and
+// tooltip are rebuilt from the snapshot. A click only sends an intent to the
+// Backend (SyncNow, Pause, Retry, Authorize, …); its effect arrives with a later
+// snapshot. Widgets are built once, against data bindings, and never touched from
+// another goroutine.
+//
+// The tray is used only where it can work: a desktop driver and, on Linux and the
+// BSDs, a reachable D-Bus session bus (without one, fyne.io/systray panics on
+// quit). Without a tray the window stays open, closing it quits, and a one-line
+// notice says why there is no tray icon.
+package ui

@@ -1,0 +1,172 @@
+package ui
+
+import (
+	"context"
+	"runtime"
+	"sync"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/systray"
+	"github.com/godbus/dbus/v5"
+
+	"github.com/timebridge/timebridge/assets"
+	"github.com/timebridge/timebridge/sync/engine"
+)
+
+// AppID is the application id, as in FyneApp.toml; Fyne keys preferences and the
+// Linux desktop entry by it.
+const AppID = "app.timebridge.desktop"
+
+// noTrayNotice is shown above the tabs when there is no system tray.
+const noTrayNotice = "No system tray found — on GNOME install the AppIndicator extension"
+
+// Options tune Run. The zero value opens the window at start.
+type Options struct {
+	// StartHidden starts in the tray without a window (--autostart). It is ignored
+	// when there is no tray: the window is then the only way in.
+	StartHidden bool
+	// Title is the window title; "timebridge" when empty.
+	Title string
+	// Version is shown by the OS (about boxes, notifications) when the binary was not
+	// built with `fyne package`; "" keeps Fyne's default.
+	Version string
+	// Show, when not nil, raises the window for each value received, e.g. when a
+	// second launch hands over to this instance.
+	Show <-chan struct{}
+}
+
+// Run shows the window and the tray and returns when the user quits or ctx ends.
+// It must be called from the main goroutine (Fyne's rule) and only once.
+func Run(ctx context.Context, b Backend, opts Options) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	a := fyneapp.NewWithID(AppID)
+	ensureMetadata(a, opts.Version)
+	a.SetIcon(assets.AppIcon())
+
+	title := opts.Title
+	if title == "" {
+		title = "timebridge"
+	}
+	w := a.NewWindow(title)
+
+	var quitOnce sync.Once
+	quit := func() { quitOnce.Do(func() { cancel(); a.Quit() }) }
+	show := func() { w.Show(); w.RequestFocus() }
+
+	desk, isDesktop := a.(desktop.App)
+	tray := isDesktop && sessionBusReachable()
+	hosted := tray && trayHosted()
+
+	cfg := viewConfig{backend: b, showWindow: show, quit: quit}
+	if tray {
+		cfg.tray = deskTray{desk}
+	}
+	if !hosted {
+		cfg.notice = noTrayNotice
+	}
+	v := newView(ctx, cfg)
+
+	w.SetContent(v.content)
+	w.Resize(fyne.NewSize(900, 640))
+	if tray {
+		desk.SetSystemTrayWindow(w) // left click on the icon shows the window
+		v.apply(engine.Status{})    // an icon and a menu before the first snapshot
+	}
+	// Closing the window keeps the app in the tray, if the tray can be seen now;
+	// otherwise it would leave the app running with no way back in.
+	w.SetCloseIntercept(func() {
+		if tray && trayHosted() {
+			w.Hide()
+			return
+		}
+		quit()
+	})
+	if !opts.StartHidden || !hosted {
+		w.Show()
+	}
+
+	go v.follow(ctx, b.Watch())
+	go func() {
+		<-ctx.Done()
+		fyne.Do(quit)
+	}()
+	if opts.Show != nil {
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case _, ok := <-opts.Show:
+					if !ok {
+						return
+					}
+					fyne.Do(show)
+				}
+			}
+		}()
+	}
+
+	a.Run()
+	cancel()
+	return nil
+}
+
+// ensureMetadata fills in the app's metadata when the binary was built with plain
+// `go build` (no `fyne package`) and FyneApp.toml was not found next to it: the
+// fyneDo migration must be on, since every widget update goes through fyne.Do.
+func ensureMetadata(a fyne.App, version string) {
+	m := a.Metadata()
+	if m.ID != "" && m.Migrations["fyneDo"] {
+		return
+	}
+	m.ID, m.Name = AppID, "timebridge"
+	if version != "" {
+		m.Version = version
+	}
+	if m.Icon == nil {
+		m.Icon = assets.AppIcon()
+	}
+	m.Migrations = map[string]bool{"fyneDo": true}
+	fyneapp.SetMetadata(m)
+}
+
+// deskTray adapts desktop.App to trayHost; the tooltip goes straight to systray,
+// which Fyne does not wrap.
+type deskTray struct{ desktop.App }
+
+func (deskTray) SetTooltip(s string) { systray.SetTooltip(s) }
+
+// usesDBusTray reports whether the tray on this OS is a StatusNotifierItem on the
+// D-Bus session bus (everything but Windows and macOS).
+func usesDBusTray() bool { return runtime.GOOS != "windows" && runtime.GOOS != "darwin" }
+
+// sessionBusReachable reports whether a tray may be set at all: on D-Bus systems
+// without a session bus, fyne.io/systray panics on quit (fyne-io/fyne#6403). It
+// uses dbus.SessionBus, the shared connection systray itself will use.
+func sessionBusReachable() bool {
+	if !usesDBusTray() {
+		return true
+	}
+	_, err := dbus.SessionBus()
+	return err == nil
+}
+
+// trayHosted reports whether some panel shows tray icons now: on D-Bus systems,
+// whether org.kde.StatusNotifierWatcher has an owner (plain GNOME has none until
+// the AppIndicator extension is installed).
+func trayHosted() bool {
+	if !usesDBusTray() {
+		return true
+	}
+	conn, err := dbus.SessionBus()
+	if err != nil {
+		return false
+	}
+	var has bool
+	err = conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, "org.kde.StatusNotifierWatcher").Store(&has)
+	return err == nil && has
+}
