@@ -193,3 +193,11 @@ type TimeWriter interface {
 	// DeleteRegistration removes the registration with this GUID; a missing one is no error.
 	DeleteRegistration(ctx context.Context, guid string) error
 }
+
+// RegistrationFilter is implemented by TimeWriters whose DayTotals must leave out
+// the registrations timebridge copied there from Bitrix24, so that time never
+// echoes back (design §2 row 7). The engine tells it which rows are ours, by the
+// service's integer id and by GUID; either function may be nil.
+type RegistrationFilter interface {
+	SetOwnRegistrations(isOurID, isOurGUID func(string) bool)
+}

@@ -33,7 +33,7 @@ func (e *Engine) openConflict(cs *cycleState, tr connector.Tracker, it *dayItem,
 	if err := e.store.Put(store.BucketDays, it.key, dl); err != nil {
 		return err
 	}
-	e.journal(bitrix24, fmt.Sprintf("elapsed %s on task %s", dl.ElapsedID, it.source),
+	e.journal(svcBitrix24, fmt.Sprintf("elapsed %s on task %s", dl.ElapsedID, it.source),
 		"conflict on "+it.day.String()+": changed in Bitrix24, not overwritten", hm(dl.Posted), hm(remote))
 	return nil
 }
@@ -74,7 +74,7 @@ func (e *Engine) Resolve(key string, keepBitrix24 bool) error {
 		if err := e.store.Put(store.BucketConflicts, key, c); err != nil {
 			return err
 		}
-		e.journal(bitrix24, "conflict "+key, "resolved: use tracker value", hm(c.RemoteSeconds), hm(c.TrackerSeconds))
+		e.journal(svcBitrix24, "conflict "+key, "resolved: use tracker value", hm(c.RemoteSeconds), hm(c.TrackerSeconds))
 		e.SyncNow()
 		return nil
 	}
@@ -89,7 +89,7 @@ func (e *Engine) Resolve(key string, keepBitrix24 bool) error {
 	if err := e.store.Delete(store.BucketConflicts, key); err != nil {
 		return err
 	}
-	e.journal(bitrix24, "conflict "+key, "resolved: keep Bitrix24 value", hm(c.TrackerSeconds), hm(c.RemoteSeconds))
+	e.journal(svcBitrix24, "conflict "+key, "resolved: keep Bitrix24 value", hm(c.TrackerSeconds), hm(c.RemoteSeconds))
 	e.hub.update(func(s *Status) { s.Conflicts = e.conflicts() })
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/timebridge/timebridge/sync/connector"
 	"github.com/timebridge/timebridge/sync/store"
@@ -32,6 +33,8 @@ func (e *Engine) copyToTracker(ctx context.Context, cs *cycleState, tr connector
 	}
 	records, err := e.source.Elapsed(ctx, ids)
 	if err != nil {
+		// Even a partial read (a deleted task) is not used here: a record missing from
+		// it would look deleted and remove its registration.
 		return fmt.Errorf("read Bitrix24 elapsed records: %w", err)
 	}
 	seen := map[string]bool{}
@@ -53,20 +56,27 @@ func (e *Engine) copyToTracker(ctx context.Context, cs *cycleState, tr connector
 		if err != nil {
 			return err
 		}
-		want := regLink{ElapsedID: r.ID, GUID: connector.RegistrationGUID(e.source.Portal(), r.ID), SourceTaskID: r.TaskID,
-			TrackerTaskID: trackerTask[r.TaskID], Day: day.String(), Seconds: r.Seconds}
-		if had && rl == want {
+		want := regLink{ElapsedID: r.ID, GUID: connector.RegistrationGUID(e.source.Portal(), r.ID), ID: rl.ID,
+			SourceTaskID: r.TaskID, TrackerTaskID: trackerTask[r.TaskID], Day: day.String(), Seconds: r.Seconds}
+		if had && rl == want && rl.ID != "" {
 			continue
 		}
 		pkey := parkKey("registration", tr.Name(), r.ID)
 		if e.parkedNotDue(pkey, cs.now) {
 			continue
 		}
-		_, err = w.UpsertRegistration(ctx, connector.Registration{GUID: want.GUID, TaskID: want.TrackerTaskID, Day: day,
+		// Intent first: from here on the GUID is known as ours, so even if the reply
+		// is lost the row is never counted as tracked time (no echo).
+		if err := e.store.Put(store.BucketRegistrations, key, want); err != nil {
+			return err
+		}
+		var got connector.Registration
+		got, err = w.UpsertRegistration(ctx, connector.Registration{GUID: want.GUID, TaskID: want.TrackerTaskID, Day: day,
 			Seconds: r.Seconds, Comment: commentFor(r, cs.titles[r.TaskID])})
 		if err == nil {
 			cs.rep.Registrations++
 			e.journal(tr.Name(), "registration "+want.GUID, "copied from Bitrix24 elapsed "+r.ID, hmIf(had, rl.Seconds), hm(r.Seconds))
+			want.ID = got.ID
 			err = e.store.Put(store.BucketRegistrations, key, want)
 		}
 		what := fmt.Sprintf("Bitrix24 time %s on task %s on %s", hm(r.Seconds), r.TaskID, day)
@@ -117,4 +127,27 @@ func commentFor(r connector.Elapsed, title string) string {
 		c = string([]rune(c)[:255])
 	}
 	return c
+}
+
+// ownRegistrations answers, from the store, whether a registration id or GUID is
+// one we copied from Bitrix24 (for connector.RegistrationFilter).
+func (e *Engine) ownRegistrations(tracker string) (isOurID, isOurGUID func(string) bool) {
+	match := func(f func(regLink) bool) bool {
+		regs, err := store.List[regLink](e.store, store.BucketRegistrations, tracker+"/")
+		if err != nil {
+			e.log.Warn("read registration links", "err", err)
+			return false
+		}
+		for _, r := range regs {
+			if f(r) {
+				return true
+			}
+		}
+		return false
+	}
+	isOurID = func(id string) bool { return id != "" && match(func(r regLink) bool { return r.ID == id }) }
+	isOurGUID = func(guid string) bool {
+		return guid != "" && match(func(r regLink) bool { return strings.EqualFold(r.GUID, guid) })
+	}
+	return isOurID, isOurGUID
 }

@@ -28,7 +28,7 @@ type cycleState struct {
 	groups     map[string]string            // Bitrix24 group id → name
 }
 
-const bitrix24 = "bitrix24"
+const svcBitrix24 = "bitrix24"
 
 // cycle is one reconcile pass: Bitrix24 tasks → every tracker, then every
 // tracker's time → Bitrix24. Each remote write is recorded in the store before the
@@ -39,16 +39,16 @@ func (e *Engine) cycle(ctx context.Context) (Report, error) {
 
 	me, err := e.identity(ctx, cs.now)
 	if err != nil {
-		return rep, e.serviceErr(bitrix24, "read the signed-in Bitrix24 user", err)
+		return rep, e.serviceErr(svcBitrix24, "read the signed-in Bitrix24 user", err)
 	}
-	e.needSignIn(bitrix24, false)
+	e.needSignIn(svcBitrix24, false)
 	cs.me = me
 	cs.zone = e.zone(me)
 	cs.span = e.span(cs.now, cs.zone)
 
 	tasks, gone, err := e.taskChanges(ctx, cs)
 	if err != nil {
-		return rep, e.serviceErr(bitrix24, "read changed Bitrix24 tasks", err)
+		return rep, e.serviceErr(svcBitrix24, "read changed Bitrix24 tasks", err)
 	}
 	for _, t := range tasks {
 		cs.titles[t.ID] = t.Title

@@ -143,6 +143,9 @@ func New(cfg Config, opts Options) (*Engine, error) {
 	e.portal = opts.Source.Portal()
 	for _, tr := range opts.Trackers {
 		e.trackerNames = append(e.trackerNames, tr.Name())
+		if f, ok := tr.(connector.RegistrationFilter); ok {
+			f.SetOwnRegistrations(e.ownRegistrations(tr.Name()))
+		}
 	}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)

@@ -182,7 +182,7 @@ func (e *Engine) services(me identityRecord) []ServiceState {
 	for _, s := range e.signInNeeded() {
 		need[s] = true
 	}
-	out := []ServiceState{{Service: bitrix24, SignedIn: !need[bitrix24], Account: accountOf(me, e.portal)}}
+	out := []ServiceState{{Service: svcBitrix24, SignedIn: !need[svcBitrix24], Account: accountOf(me, e.portal)}}
 	for _, name := range e.trackerNames {
 		out = append(out, ServiceState{Service: name, SignedIn: !need[name]})
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -31,6 +32,7 @@ func dayKey(tracker, source string, day connector.Day) string {
 type regLink struct {
 	ElapsedID     string
 	GUID          string
+	ID            string // the tracker's id of the registration; "" while the write is in flight
 	SourceTaskID  string
 	TrackerTaskID string
 	Day           string
@@ -62,10 +64,6 @@ func (e *Engine) writeTime(ctx context.Context, cs *cycleState, tr connector.Tra
 			cs.titles[l.SourceID] = l.Title
 		}
 	}
-	echoes, err := e.echoSeconds(tr)
-	if err != nil {
-		return err
-	}
 	want := map[string]*dayItem{}
 	item := func(source string, day connector.Day) *dayItem {
 		k := dayKey(tr.Name(), source, day)
@@ -86,8 +84,7 @@ func (e *Engine) writeTime(ctx context.Context, cs *cycleState, tr connector.Tra
 			cs.rep.Unlinked += t.Seconds
 			continue
 		}
-		secs := t.Seconds - echoes[t.TaskID+"/"+t.Day.String()]
-		item(src, t.Day).want += max(secs, 0)
+		item(src, t.Day).want += t.Seconds
 	}
 	dls, err := store.List[dayLink](e.store, store.BucketDays, tr.Name()+"/")
 	if err != nil {
@@ -135,9 +132,11 @@ func (e *Engine) writeTime(ctx context.Context, cs *cycleState, tr connector.Tra
 		ids = append(ids, it.source)
 	}
 	records, err := e.source.Elapsed(ctx, uniq(ids))
-	if err != nil {
+	if err != nil && (stopsTracker(err) || !errors.Is(err, connector.ErrNotFound)) {
 		return fmt.Errorf("read Bitrix24 elapsed records: %w", err)
 	}
+	// ErrNotFound here is a partial read: some tasks were deleted. Their items fail
+	// on the write below and are parked; the records of the other tasks are complete.
 	ours := map[string]connector.Elapsed{}
 	byID := map[string]connector.Elapsed{}
 	for _, r := range records {
@@ -225,15 +224,18 @@ func (e *Engine) reconcileDay(ctx context.Context, cs *cycleState, tr connector.
 		if err := e.store.Put(store.BucketDays, it.key, dl); err != nil { // intent before the write
 			return err
 		}
+		// Noon of the day in the sync zone: the record's date lands on the right day in
+		// any zone Bitrix24 shows it in (the marker carries the day for us).
+		noon := it.day.Start(cs.zone).Add(12 * time.Hour)
 		id, err := e.source.AddElapsed(ctx, connector.Elapsed{TaskID: it.source, UserID: cs.me.ID, Seconds: it.want,
-			Comment: marker.Comment(e.cfg.ElapsedText)})
+			Comment: marker.Comment(e.cfg.ElapsedText), Created: noon, Day: it.day})
 		if err != nil {
 			return fmt.Errorf("post %s on %s to Bitrix24 task %s: %w", hm(it.want), it.day, it.source, err)
 		}
 		dl.ElapsedID, dl.Posted, dl.State = id, it.want, dayPosted
 		cs.rep.Posted++
 		cs.rep.SecondsPosted += it.want
-		e.journal(bitrix24, fmt.Sprintf("elapsed %s on task %s", id, it.source), "posted "+it.day.String(), "", hm(it.want))
+		e.journal(svcBitrix24, fmt.Sprintf("elapsed %s on task %s", id, it.source), "posted "+it.day.String(), "", hm(it.want))
 		return e.store.Put(store.BucketDays, it.key, dl)
 	}
 	if !exists || rec.Seconds != dl.Posted {
@@ -256,7 +258,7 @@ func (e *Engine) reconcileDay(ctx context.Context, cs *cycleState, tr connector.
 			return fmt.Errorf("remove the record of %s on Bitrix24 task %s: %w", it.day, it.source, err)
 		}
 		cs.rep.Deleted++
-		e.journal(bitrix24, fmt.Sprintf("elapsed %s on task %s", dl.ElapsedID, it.source), "removed "+it.day.String(), hm(dl.Posted), "")
+		e.journal(svcBitrix24, fmt.Sprintf("elapsed %s on task %s", dl.ElapsedID, it.source), "removed "+it.day.String(), hm(dl.Posted), "")
 		return e.store.Delete(store.BucketDays, it.key)
 	case rec.Seconds != it.want:
 		upd := rec
@@ -269,7 +271,7 @@ func (e *Engine) reconcileDay(ctx context.Context, cs *cycleState, tr connector.
 		}
 		cs.rep.Changed++
 		cs.rep.SecondsPosted += it.want
-		e.journal(bitrix24, fmt.Sprintf("elapsed %s on task %s", dl.ElapsedID, it.source), "updated "+it.day.String(), hm(rec.Seconds), hm(it.want))
+		e.journal(svcBitrix24, fmt.Sprintf("elapsed %s on task %s", dl.ElapsedID, it.source), "updated "+it.day.String(), hm(rec.Seconds), hm(it.want))
 		dl.Posted = it.want
 	}
 	dl.Tracked, dl.State = it.want, dayPosted
@@ -291,20 +293,3 @@ func hm(secs int64) string {
 	return fmt.Sprintf("%d s", s)
 }
 
-// echoSeconds sums, per tracker task and day, the registrations we copied from
-// Bitrix24 into this tracker: they are subtracted from its totals so that time is
-// never echoed back (design §2 row 7).
-func (e *Engine) echoSeconds(tr connector.Tracker) (map[string]int64, error) {
-	if _, ok := tr.(connector.TimeWriter); !ok {
-		return nil, nil
-	}
-	regs, err := store.List[regLink](e.store, store.BucketRegistrations, tr.Name()+"/")
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]int64{}
-	for _, r := range regs {
-		out[r.TrackerTaskID+"/"+r.Day] += r.Seconds
-	}
-	return out, nil
-}
