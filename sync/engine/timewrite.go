@@ -292,4 +292,3 @@ func hm(secs int64) string {
 	}
 	return fmt.Sprintf("%d s", s)
 }
-
