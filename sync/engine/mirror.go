@@ -206,6 +206,10 @@ func (m *mirror) converge(ctx context.Context, l taskLink) (taskLink, error) {
 	// Only tasks in the linked project count: after a move on a tracker that cannot
 	// move tasks, the old task in the old project keeps the marker on purpose.
 	found = slices.DeleteFunc(found, func(t connector.TrackerTask) bool { return t.ProjectID != l.ProjectID })
+	if len(found) == 0 && !l.Active {
+		// Trackers may hide deactivated (archived) tasks from lists: keep the link.
+		return l, nil
+	}
 	if len(found) == 0 {
 		// Our task vanished from the tracker (deleted by hand): make it again.
 		l.TrackerTaskID = ""
