@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -82,7 +83,7 @@ func open(env Env, home, keyringMode string, logToStderr bool) (*App, error) {
 	if err != nil {
 		return nil, &ExitError{Code: ExitUsage, Err: err}
 	}
-	sec, err := secrets.Open(keyringMode)
+	sec, err := openSecrets(keyringMode, home)
 	if err != nil {
 		return nil, usageErr("open the keychain: %v", err)
 	}
@@ -144,8 +145,53 @@ func (a *App) engineConfig() (engine.Config, error) {
 	return engine.Config{
 		Interval:       c.Sync.Interval,
 		TimeZone:       loc,
+		LocalZone:      localZone(),
 		StartDate:      c.Sync.StartDate,
 		RereadDays:     c.Sync.RereadDays,
 		DefaultProject: c.Sync.DefaultProject,
 	}, nil
+}
+
+// openSecrets opens the keychain. Entries of the default home use the service name
+// "timebridge"; another home (TIMEBRIDGE_HOME) gets its own service name, so two
+// homes on one machine (tests, a second profile) never share sign-ins.
+func openSecrets(mode, home string) (secrets.Store, error) {
+	if mode == "memory" {
+		return secrets.NewMemory(), nil
+	}
+	if _, err := secrets.Open(mode); err != nil {
+		return nil, err
+	}
+	service := secrets.DefaultService
+	if def, err := defaultHome(); err != nil || filepath.Clean(def) != filepath.Clean(home) {
+		service += " " + home
+	}
+	return secrets.NewKeyring(secrets.KeyringOptions{Service: service}), nil
+}
+
+// defaultHome is the home without TIMEBRIDGE_HOME.
+func defaultHome() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "timebridge"), nil
+}
+
+// localZone is the OS time zone with its IANA name when it can be found ($TZ or
+// the /etc/localtime link), so that Settings and status show "Europe/Berlin"
+// rather than "Local".
+func localZone() *time.Location {
+	name := os.Getenv("TZ")
+	if name == "" {
+		if target, err := os.Readlink("/etc/localtime"); err == nil {
+			if i := strings.Index(target, "zoneinfo/"); i >= 0 {
+				name = target[i+len("zoneinfo/"):]
+			}
+		}
+	}
+	if loc, err := time.LoadLocation(strings.TrimPrefix(name, ":")); err == nil && name != "" {
+		return loc
+	}
+	return time.Local
 }

@@ -209,7 +209,7 @@ func TestDemoHeadlessShowsEachBehaviour(t *testing.T) {
 		t.Fatalf("demo exit %d: %s", code, stderr)
 	}
 	for _, want := range []string{
-		"created (– → Design the new landing page [B24-101] in Website relaunch)", // rows 1, 2
+		"created (– → Design the new landing page [B24-1] in Website relaunch)", // rows 1, 2
 		"moved",                         // row 3
 		"deactivated (completed",        // row 4
 		"reactivated",                   // row 4

@@ -11,7 +11,11 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/timebridge/timebridge/app/config"
 	"github.com/timebridge/timebridge/app/secrets"
+	"github.com/timebridge/timebridge/sync/bitrix24"
+	"github.com/timebridge/timebridge/sync/timedoctor"
+	"github.com/timebridge/timebridge/sync/timelog"
 )
 
 // Keychain keys of the sign-in secrets (besides the config's secret keys).
@@ -58,27 +62,129 @@ func cmdAuthorize(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer a.Close()
+	switch service {
+	case "bitrix24":
+		if *webhook != "" {
+			return a.authorizeWebhook(ctx, env, *webhook)
+		}
+		return a.authorizeBitrix24OAuth(ctx, env)
+	case "timedoctor":
+		return a.authorizeTimeDoctor(ctx, env, *email)
+	}
+	return a.authorizeTimeLog(ctx, env)
+}
+
+// authorizeWebhook checks a personal incoming-webhook URL against the portal and
+// stores it in the keychain.
+func (a *App) authorizeWebhook(ctx context.Context, env Env, hook string) error {
+	if _, err := config.Check(keyBitrix24Webhook, hook); err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	c, err := bitrix24.New(bitrix24.Config{Webhook: hook, Logger: a.Log, UserAgent: "timebridge/" + Version})
+	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	me, err := c.Me(ctx)
+	if err != nil {
+		return fmt.Errorf("check the webhook with Bitrix24: %w", err)
+	}
+	if err := a.Secrets.Set(ctx, keyBitrix24Webhook, secrets.Secret(hook)); err != nil {
+		return fmt.Errorf("store the webhook in the keychain: %w", err)
+	}
+	if a.Config.Bitrix24.Portal == "" {
+		if portal, _, _, err := bitrix24.ParseWebhook(hook); err == nil {
+			if err := a.setConfig(ctx, "bitrix24.portal", portal); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Fprintf(env.Stdout, "Signed in to Bitrix24 as %s (%s) on %s with a webhook.\n", me.Name, orDash(me.Email), c.Portal())
+	return nil
+}
+
+// authorizeTimeDoctor signs in to Time Doctor 2 with e-mail and password (and a
+// 2FA code when asked) read from stdin; only the token is kept.
+func (a *App) authorizeTimeDoctor(ctx context.Context, env Env, email string) error {
+	if email == "" {
+		return usageErr("authorize timedoctor: give --email; the password (and a 2FA code) are read from stdin")
+	}
+	c, err := a.newTimeDoctor(timeDoctorToken{})
+	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	in := bufio.NewReader(env.Stdin)
+	pw, err := readSecretFrom(env, in, "Time Doctor password: ")
+	if err != nil {
+		return err
+	}
+	sess, err := c.Login(ctx, email, pw.Reveal(), "")
+	if errors.Is(err, timedoctor.ErrTOTPRequired) {
+		code, cerr := readSecretFrom(env, in, "Time Doctor 2FA code: ")
+		if cerr != nil {
+			return cerr
+		}
+		sess, err = c.Login(ctx, email, pw.Reveal(), code.Reveal())
+	}
+	if errors.Is(err, timedoctor.ErrBadCredentials) {
+		return &ExitError{Code: ExitSignIn, Err: fmt.Errorf("Time Doctor refused the sign-in: %w", err)}
+	}
+	if err != nil {
+		return fmt.Errorf("sign in to Time Doctor: %w", err)
+	}
+	tok := timeDoctorToken{Token: sess.Token, ExpiresAt: sess.ExpiresAt, Query: c.QueryMode()}
+	if err := secrets.SetJSON(ctx, a.Secrets, keyTimeDoctorToken, tok); err != nil {
+		return fmt.Errorf("store the Time Doctor token in the keychain: %w", err)
+	}
+	company := a.Config.TimeDoctor.Company
 	switch {
-	case service == "bitrix24" && *webhook != "":
-		return a.setConfig(ctx, keyBitrix24Webhook, *webhook)
-	case service == "timelog":
-		tok, err := readSecret(env, "TimeLog personal access token: ")
-		if err != nil {
+	case company != "":
+	case len(sess.Companies) == 1:
+		if err := a.setConfig(ctx, "timedoctor.company", sess.Companies[0].ID); err != nil {
 			return err
 		}
-		if err := a.Secrets.Set(ctx, keyTimeLogToken, tok); err != nil {
-			return fmt.Errorf("store the TimeLog token in the keychain: %w", err)
+		company = sess.Companies[0].Name
+	case len(sess.Companies) > 1:
+		fmt.Fprintln(env.Stdout, "You belong to several Time Doctor companies; choose one with timebridge config set timedoctor.company ID:")
+		for _, co := range sess.Companies {
+			fmt.Fprintf(env.Stdout, "  %s  %s (%s)\n", co.ID, co.Name, co.Role)
 		}
-		fmt.Fprintln(env.Stdout, "TimeLog token stored in the keychain.")
-		return nil
 	}
-	_ = email
-	return usageErr("authorize %s: this sign-in is not implemented yet (the %s connector is being built); "+
-		"for Bitrix24 you can use --webhook URL", service, service)
+	fmt.Fprintf(env.Stdout, "Signed in to Time Doctor as %s (%s) — %s; the sign-in expires on %s.\n", sess.User.Name, sess.User.Email,
+		orDash(company), sess.ExpiresAt.Local().Format("2006-01-02"))
+	return nil
+}
+
+// authorizeTimeLog checks a personal access token read from stdin and stores it.
+func (a *App) authorizeTimeLog(ctx context.Context, env Env) error {
+	if a.Config.TimeLog.APIURL == "" {
+		return usageErr("timelog.api_url is not set: run timebridge config set timelog.api_url https://app.timelog.com/YOUR-ACCOUNT/api first")
+	}
+	tok, err := readSecret(env, "TimeLog personal access token: ")
+	if err != nil {
+		return err
+	}
+	c, err := timelog.New(timelog.Config{BaseURL: a.Config.TimeLog.APIURL, Token: tok.Reveal(), Logger: a.Log})
+	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	me, err := c.Me(ctx)
+	if err != nil {
+		return fmt.Errorf("check the token with TimeLog: %w", err)
+	}
+	if err := a.Secrets.Set(ctx, keyTimeLogToken, tok); err != nil {
+		return fmt.Errorf("store the TimeLog token in the keychain: %w", err)
+	}
+	fmt.Fprintf(env.Stdout, "Signed in to TimeLog as %s (%s).\n", me.Name, orDash(me.Email))
+	return nil
 }
 
 // readSecret reads one line from stdin, without echo when it is a terminal.
 func readSecret(env Env, prompt string) (secrets.Secret, error) {
+	return readSecretFrom(env, bufio.NewReader(env.Stdin), prompt)
+}
+
+// readSecretFrom reads one line from in (stdin), without echo when stdin is a terminal.
+func readSecretFrom(env Env, in *bufio.Reader, prompt string) (secrets.Secret, error) {
 	if f, ok := env.Stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		fmt.Fprint(env.Stderr, prompt)
 		b, err := term.ReadPassword(int(f.Fd()))
@@ -88,7 +194,7 @@ func readSecret(env Env, prompt string) (secrets.Secret, error) {
 		}
 		return nonEmpty(string(b))
 	}
-	line, err := bufio.NewReader(env.Stdin).ReadString('\n')
+	line, err := in.ReadString('\n')
 	if err != nil && !errors.Is(err, io.EOF) {
 		return "", fmt.Errorf("read stdin: %w", err)
 	}

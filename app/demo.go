@@ -47,7 +47,7 @@ func cmdDemo(ctx context.Context, env Env, gui GUI, args []string) error {
 	defer a.Close()
 	a.Secrets = secrets.NewMemory()
 
-	world, err := newDemoWorld(time.Now)
+	world, err := newEmulatorDemo(localZone())
 	if err != nil {
 		return err
 	}
@@ -71,8 +71,10 @@ func (a *App) newDemoEngine(world demoWorld) (*engine.Engine, error) {
 		return nil, err
 	}
 	// A week back, so the sample week shows; a real first sign-in starts on Monday.
-	start := connector.DayOf(time.Now(), time.Local).AddDays(-6)
+	zone := localZone()
+	start := connector.DayOf(time.Now(), zone).AddDays(-6)
 	return a.newEngineWith(world.Source(), world.Trackers(), engine.Config{DefaultProject: "Internal", StartDate: start,
+		TimeZone:     zone,
 		RecheckEvery: time.Nanosecond, Interval: 20 * time.Second, MinBackoff: 5 * time.Second})
 }
 

@@ -127,6 +127,9 @@ func (e *Engine) zone(me connector.User) *time.Location {
 			return loc
 		}
 	}
+	if e.cfg.LocalZone != nil {
+		return e.cfg.LocalZone
+	}
 	return time.Local
 }
 

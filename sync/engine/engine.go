@@ -19,7 +19,8 @@ type Config struct {
 	MinBackoff     time.Duration  // first pause after a failed cycle; 1m
 	MaxBackoff     time.Duration  // cap of the doubling backoff; 30m
 	FirstDelay     time.Duration  // before the first cycle of Serve; 0 (at once)
-	TimeZone       *time.Location // day boundaries; nil: the Bitrix24 user's zone, else time.Local
+	TimeZone       *time.Location // day boundaries; nil: the Bitrix24 user's zone, else LocalZone
+	LocalZone      *time.Location // the OS zone, by name when known; nil: time.Local
 	StartDate      connector.Day  // nothing before it is written; zero: Monday of the current week
 	RereadDays     int            // past days re-read each cycle; 14
 	DefaultProject string         // project for tasks without a group; "Bitrix24"
@@ -27,6 +28,9 @@ type Config struct {
 	ParkRetry      time.Duration  // first retry of a parked item; 1h, doubling to 24h
 	TaskNameMax    int            // tracker task name length limit; 0: none
 	ElapsedText    string         // free text before our marker; "Tracked time"
+	// SignInNeeded names configured services that could not be built for lack of
+	// a sign-in; Status shows them as sign-in needed.
+	SignInNeeded []string
 }
 
 func (c Config) withDefaults() Config {
@@ -151,6 +155,10 @@ func New(cfg Config, opts Options) (*Engine, error) {
 		e.log = slog.New(slog.DiscardHandler)
 	}
 	e.loadSignIn()
+	for _, s := range e.cfg.SignInNeeded {
+		e.needSignIn(s, true)
+		e.trackerNames = append(e.trackerNames, s)
+	}
 	e.hub.publish(e.baseStatus())
 	return e, nil
 }
