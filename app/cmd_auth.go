@@ -126,7 +126,7 @@ func (a *App) authorizeTimeDoctor(ctx context.Context, env Env, email string) er
 		sess, err = c.Login(ctx, email, pw.Reveal(), code.Reveal())
 	}
 	if errors.Is(err, timedoctor.ErrBadCredentials) {
-		return &ExitError{Code: ExitSignIn, Err: fmt.Errorf("Time Doctor refused the sign-in: %w", err)}
+		return &ExitError{Code: ExitSignIn, Err: fmt.Errorf("sign-in refused by Time Doctor: %w", err)}
 	}
 	if err != nil {
 		return fmt.Errorf("sign in to Time Doctor: %w", err)
