@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,6 +38,7 @@ type App struct {
 	stdout, stderr io.Writer
 	logCloser      io.Closer
 	now            func() time.Time
+	httpClient     *http.Client // nil: the default (honours HTTPS_PROXY, HTTP_PROXY, NO_PROXY)
 
 	mu     sync.Mutex
 	engine *engine.Engine
