@@ -17,7 +17,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	gui := func(ctx context.Context, a *app.App, startHidden bool) error {
-		return ui.Run(ctx, a, ui.Options{StartHidden: startHidden, Version: app.Version})
+		return ui.Run(ctx, a, ui.Options{StartHidden: startHidden, Version: app.Version, Show: a.ShowRequests()})
 	}
 	code := app.Main(ctx, os.Args[1:], app.Env{}, gui)
 	stop()

@@ -43,7 +43,10 @@ type App struct {
 	mu     sync.Mutex
 	engine *engine.Engine
 	store  *store.Store
-	idle   engine.Watcher // when no engine could be built: a fixed snapshot
+	idle   engine.Watcher  // when no engine could be built: a fixed snapshot
+	ready  chan struct{}   // closed when an engine starts (see engineReady)
+	show   <-chan struct{} // a second launch asks to show the window
+	ctx    context.Context // the GUI's context, for engines started after a sign-in
 	// authorize runs a sign-in from the window; set by the GUI start-up.
 	authorize func(ctx context.Context, service string) error
 }

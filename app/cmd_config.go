@@ -73,6 +73,11 @@ func (a *App) setConfig(ctx context.Context, key, value string) error {
 	if err := a.Config.Save(a.Home); err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
+	if key == "ui.autostart" {
+		if err := a.applyAutostart(); err != nil {
+			return fmt.Errorf("ui.autostart is saved, but the login item could not be changed: %w", err)
+		}
+	}
 	return nil
 }
 

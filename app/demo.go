@@ -60,6 +60,7 @@ func cmdDemo(ctx context.Context, env Env, gui GUI, args []string) error {
 		if gui == nil {
 			return usageErr("demo: this build has no window; use demo --headless")
 		}
+		a.ctx = ctx
 		go a.demoLoop(ctx, world, eng, env.Stdout)
 		return gui(ctx, a, false)
 	}

@@ -3,8 +3,13 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"strings"
 	"time"
 
+	"github.com/timebridge/timebridge/app/autostart"
+	"github.com/timebridge/timebridge/app/instance"
 	"github.com/timebridge/timebridge/sync/engine"
 )
 
@@ -18,6 +23,21 @@ func runGUI(ctx context.Context, env Env, gui GUI, startHidden bool) error {
 		return err
 	}
 	defer a.Close()
+	// One app per user: a second launch asks the first to show its window and exits.
+	inst, err := instance.Acquire(a.Home)
+	if errors.Is(err, instance.ErrRunning) {
+		fmt.Fprintln(env.Stderr, "timebridge:", err)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("single-instance check in %s: %w", a.Home, err)
+	}
+	defer inst.Close()
+	a.show = inst.Show()
+	if err := a.applyAutostart(); err != nil {
+		a.Log.Warn("autostart", "err", err)
+	}
+	a.ctx = ctx
 	eng, err := a.startEngine(ctx)
 	if err != nil {
 		var ee *ExitError
@@ -47,32 +67,51 @@ func (w fixedWatcher) Next(ctx context.Context) (engine.Status, error) {
 
 // The Backend the window uses (package ui).
 
-// Watch returns a watcher of the engine's snapshots.
-func (a *App) Watch() engine.Watcher {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.engine != nil {
-		return a.engine.Watch()
-	}
-	if a.idle != nil {
-		return &onceWatcher{w: a.idle}
-	}
-	return &onceWatcher{w: fixedWatcher{engine.Status{}}}
+// Watch returns a watcher of the engine's snapshots. Before an engine runs (not
+// configured or not signed in yet) it reports the idle snapshot, then follows the
+// engine once a sign-in starts one.
+func (a *App) Watch() engine.Watcher { return &appWatcher{a: a} }
+
+// appWatcher follows whatever engine the App has.
+type appWatcher struct {
+	a      *App
+	inner  engine.Watcher
+	shown  bool
+	target *engine.Engine
 }
 
-// onceWatcher returns the fixed snapshot once, then blocks until ctx ends.
-type onceWatcher struct {
-	w    engine.Watcher
-	done bool
+func (w *appWatcher) Next(ctx context.Context) (engine.Status, error) {
+	for {
+		w.a.mu.Lock()
+		eng, idle, ready := w.a.engine, w.a.idle, w.a.engineReady()
+		w.a.mu.Unlock()
+		if eng != nil {
+			if w.target != eng {
+				w.target, w.inner = eng, eng.Watch()
+			}
+			return w.inner.Next(ctx)
+		}
+		if !w.shown {
+			w.shown = true
+			if idle != nil {
+				return idle.Next(ctx)
+			}
+			return engine.Status{}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return engine.Status{}, ctx.Err()
+		case <-ready:
+		}
+	}
 }
 
-func (o *onceWatcher) Next(ctx context.Context) (engine.Status, error) {
-	if !o.done {
-		o.done = true
-		return o.w.Next(ctx)
+// engineReady is closed when an engine starts; a.mu held.
+func (a *App) engineReady() chan struct{} {
+	if a.ready == nil {
+		a.ready = make(chan struct{})
 	}
-	<-ctx.Done()
-	return engine.Status{}, ctx.Err()
+	return a.ready
 }
 
 func (a *App) eng() *engine.Engine {
@@ -137,5 +176,57 @@ func (a *App) Authorize(ctx context.Context, service string) error {
 	if a.authorize != nil {
 		return a.authorize(ctx, service)
 	}
-	return errors.New("signing in from the window is not implemented yet: use \"timebridge authorize " + service + "\" in a terminal")
+	if service != "bitrix24" {
+		return errors.New("signing in to " + service + " from the window is not implemented yet: run \"timebridge authorize " +
+			service + "\" in a terminal")
+	}
+	if err := a.signInBitrix24(ctx, func(url string) { a.Log.Info("sign-in URL opened in the browser", "url_host", hostOnly(url)) },
+		nil, io.Discard); err != nil {
+		return err
+	}
+	return a.startAfterSignIn()
+}
+
+// startAfterSignIn starts the engine once the services are signed in.
+func (a *App) startAfterSignIn() error {
+	if a.eng() != nil {
+		a.SyncNow()
+		return nil
+	}
+	eng, err := a.startEngine(a.ctx)
+	if err != nil {
+		return err
+	}
+	go eng.Serve(a.ctx)
+	a.mu.Lock()
+	close(a.engineReady())
+	a.mu.Unlock()
+	return nil
+}
+
+func hostOnly(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		u = u[i+3:]
+	}
+	if i := strings.IndexAny(u, "/?"); i >= 0 {
+		u = u[:i]
+	}
+	return u
+}
+
+// ShowRequests delivers a value whenever a second launch asks this one to show
+// its window; nil outside the GUI.
+func (a *App) ShowRequests() <-chan struct{} { return a.show }
+
+// applyAutostart makes the login item match ui.autostart. Enabling again at every
+// start keeps the item's path current when the binary moved.
+func (a *App) applyAutostart() error {
+	m := autostart.New(autostart.Options{})
+	if a.Config.UI.Autostart {
+		return m.Enable()
+	}
+	if on, err := m.Enabled(); err != nil || !on {
+		return err
+	}
+	return m.Disable()
 }
