@@ -17,8 +17,11 @@ import (
 // cmdStatus prints the last sync, the services, parked items, conflicts and the
 // week's ledger from the state file.
 func cmdStatus(ctx context.Context, env Env, args []string) error {
-	fs := newFlags(env, "status", "status [--json]")
+	fs := newFlags(env, "status", "status [--json] [--keep-bitrix24 KEY | --use-tracker KEY | --retry KEY]")
 	asJSON := fs.Bool("json", false, "print one JSON object")
+	keep := fs.String("keep-bitrix24", "", "settle the conflict KEY: keep the value a person entered in Bitrix24")
+	use := fs.String("use-tracker", "", "settle the conflict KEY: write the tracker's value on the next sync")
+	retry := fs.String("retry", "", "try the parked item KEY again on the next sync")
 	if _, err := parse(fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -27,6 +30,9 @@ func cmdStatus(ctx context.Context, env Env, args []string) error {
 		return err
 	}
 	defer a.Close()
+	if err := a.settle(*keep, *use, *retry); err != nil {
+		return err
+	}
 	st, err := a.readStatus()
 	if err != nil {
 		return err
@@ -174,3 +180,41 @@ func duration(secs int64) string {
 }
 
 var _ = strings.TrimSpace
+
+// settle applies the status command's conflict and retry choices to the state file.
+func (a *App) settle(keep, use, retry string) error {
+	n := 0
+	for _, v := range []string{keep, use, retry} {
+		if v != "" {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	if n > 1 {
+		return usageErr("status: give one of --keep-bitrix24, --use-tracker and --retry at a time")
+	}
+	st, err := a.openStore(false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	cfg, err := a.engineConfig()
+	if err != nil {
+		return err
+	}
+	eng := engine.NewOffline(cfg, st, a.Config.Bitrix24.Portal, a.Config.Trackers)
+	switch {
+	case keep != "":
+		err = eng.Resolve(keep, true)
+	case use != "":
+		err = eng.Resolve(use, false)
+	default:
+		err = eng.Retry(retry)
+	}
+	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%w (see the keys in timebridge status)", err)}
+	}
+	return nil
+}

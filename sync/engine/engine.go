@@ -197,11 +197,17 @@ func (r Report) Failed() bool { return r.Parked > 0 || len(r.Errors) > 0 || r.Co
 // ErrPaused is returned by RunOnce while sync is paused.
 var ErrPaused = errors.New("sync is paused")
 
+// errOffline: an engine from NewOffline has no connections to sync with.
+var errOffline = errors.New("engine: opened without service connections")
+
 // ErrBusy is returned by RunOnce when a cycle is already running.
 var ErrBusy = errors.New("a sync cycle is already running")
 
 // RunOnce runs one cycle now (unless paused) and returns its report.
 func (e *Engine) RunOnce(ctx context.Context) (Report, error) {
+	if e.source == nil {
+		return Report{}, errOffline
+	}
 	if p := e.pause(); p.Paused {
 		return Report{}, ErrPaused
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -16,6 +17,9 @@ import (
 // on SyncNow, and after a failure again after a pause doubling from MinBackoff to
 // MaxBackoff. Pause cancels the running cycle's context, so no write starts after it.
 func (e *Engine) Serve(ctx context.Context) error {
+	if e.source == nil {
+		return errOffline
+	}
 	wait := e.jitter(e.cfg.FirstDelay)
 	var backoff time.Duration
 	for {
@@ -286,10 +290,18 @@ func (e *Engine) ledger() []LedgerRow {
 // Snapshot reads the Status kept in a state file, for `timebridge status` when no
 // engine runs. portal and trackers name the configured services.
 func Snapshot(st *store.Store, cfg Config, portal string, trackers []string) Status {
+	return NewOffline(cfg, st, portal, trackers).Status()
+}
+
+// NewOffline is an engine over a state file without service connections, for
+// commands that read or settle local state (status, resolving a conflict,
+// retrying a parked item) while nothing syncs. RunOnce and Serve refuse to run.
+func NewOffline(cfg Config, st *store.Store, portal string, trackers []string) *Engine {
 	e := &Engine{cfg: cfg.withDefaults(), store: st, portal: portal, trackerNames: trackers, clock: realClock{},
-		hub: newStatusHub(), signInFor: map[string]bool{}}
+		log: slog.New(slog.DiscardHandler), hub: newStatusHub(), syncNow: make(chan struct{}, 1), signInFor: map[string]bool{}}
 	e.loadSignIn()
-	return e.baseStatus()
+	e.hub.publish(e.baseStatus())
+	return e
 }
 
 // loadSignIn restores which services needed a sign-in when the last cycle ended.
