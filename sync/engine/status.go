@@ -42,42 +42,42 @@ func (s State) String() string {
 
 // ServiceState is the state of one service connection.
 type ServiceState struct {
-	Service  string // "bitrix24", "timedoctor", "timelog"
-	SignedIn bool
-	Account  string // who and where, e.g. "Ann (ann@acme.com) — acme.bitrix24.com"
-	Problem  string // "" when fine, else what is wrong and what to do
+	Service  string `json:"service"` // "bitrix24", "timedoctor", "timelog"
+	SignedIn bool   `json:"signed_in"`
+	Account  string `json:"account,omitempty"` // who and where, e.g. "Ann (ann@acme.com) — acme.bitrix24.com"
+	Problem  string `json:"problem,omitempty"` // "" when fine, else what is wrong and what to do
 }
 
 // ParkedItem is an item the engine set aside with its reason; it is retried on a
 // slower schedule.
 type ParkedItem struct {
-	Key       string // stable id, for Retry
-	What      string // "task 42 'Fix login'"
-	Reason    string // "Time Doctor does not let you create projects — ask an admin …"
-	Since     time.Time
-	NextRetry time.Time
+	Key       string    `json:"key"`    // stable id, for Retry
+	What      string    `json:"what"`   // "task 42 'Fix login'"
+	Reason    string    `json:"reason"` // "Time Doctor does not let you create projects — ask an admin …"
+	Since     time.Time `json:"since"`
+	NextRetry time.Time `json:"next_retry"`
 }
 
 // Conflict is an elapsed record (or TimeLog registration) a person changed after we
 // wrote it; it is never overwritten silently.
 type Conflict struct {
-	Key            string // stable id, for Resolve
-	TaskID         string
-	TaskTitle      string
-	Day            string // YYYY-MM-DD in the sync zone
-	TrackerSeconds int64  // what the tracker says
-	RemoteSeconds  int64  // what the record says now
-	Detected       time.Time
+	Key            string    `json:"key"` // stable id, for Resolve
+	TaskID         string    `json:"task_id"`
+	TaskTitle      string    `json:"task_title"`
+	Day            string    `json:"day"`              // YYYY-MM-DD in the sync zone
+	TrackerSeconds int64     `json:"tracker_seconds"`  // what the tracker says
+	RemoteSeconds  int64     `json:"bitrix24_seconds"` // what the record says now
+	Detected       time.Time `json:"detected"`
 }
 
 // LedgerRow is one row of the week's ledger: one task on one local day.
 type LedgerRow struct {
-	TaskID         string
-	TaskTitle      string
-	Day            string // YYYY-MM-DD
-	TrackerSeconds int64
-	PostedSeconds  int64  // on the Bitrix24 task from our record
-	Note           string // "" when they agree (✓), else: parked, conflict, before the start date, not yet posted
+	TaskID         string `json:"task_id"`
+	TaskTitle      string `json:"task_title"`
+	Day            string `json:"day"` // YYYY-MM-DD
+	TrackerSeconds int64  `json:"tracker_seconds"`
+	PostedSeconds  int64  `json:"bitrix24_seconds"` // on the Bitrix24 task from our record
+	Note           string `json:"note,omitempty"`   // "" when they agree (✓), else: parked, conflict, before the start date, not yet posted
 }
 
 // Status is an immutable snapshot of the engine; copy it freely.
