@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/timebridge/timebridge/app/backend"
 	"github.com/timebridge/timebridge/app/config"
 	"github.com/timebridge/timebridge/app/secrets"
 	"github.com/timebridge/timebridge/sync/bitrix24"
@@ -108,22 +109,35 @@ func (a *App) authorizeTimeDoctor(ctx context.Context, env Env, email string) er
 	if email == "" {
 		return usageErr("authorize timedoctor: give --email; the password (and a 2FA code) are read from stdin")
 	}
-	c, err := a.newTimeDoctor(timeDoctorToken{})
-	if err != nil {
-		return &ExitError{Code: ExitUsage, Err: err}
-	}
 	in := bufio.NewReader(env.Stdin)
 	pw, err := readSecretFrom(env, in, "Time Doctor password: ")
 	if err != nil {
 		return err
 	}
-	sess, err := c.Login(ctx, email, pw.Reveal(), "")
-	if errors.Is(err, timedoctor.ErrTOTPRequired) {
+	err = a.signInTimeDoctor(ctx, email, pw.Reveal(), "", env.Stdout)
+	if errors.Is(err, backend.ErrTOTPRequired) {
 		code, cerr := readSecretFrom(env, in, "Time Doctor 2FA code: ")
 		if cerr != nil {
 			return cerr
 		}
-		sess, err = c.Login(ctx, email, pw.Reveal(), code.Reveal())
+		err = a.signInTimeDoctor(ctx, email, pw.Reveal(), code.Reveal(), env.Stdout)
+	}
+	return err
+}
+
+// signInTimeDoctor logs in, stores the token (never the password) and picks the
+// company when there is one. It returns backend.ErrTOTPRequired when a 2FA code is needed.
+func (a *App) signInTimeDoctor(ctx context.Context, email, password, totp string, out io.Writer) error {
+	if strings.TrimSpace(email) == "" || password == "" {
+		return errors.New("enter your Time Doctor e-mail and password")
+	}
+	c, err := a.newTimeDoctor(timeDoctorToken{})
+	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	sess, err := c.Login(ctx, email, password, totp)
+	if errors.Is(err, timedoctor.ErrTOTPRequired) {
+		return fmt.Errorf("time doctor: %w", backend.ErrTOTPRequired)
 	}
 	if errors.Is(err, timedoctor.ErrBadCredentials) {
 		return &ExitError{Code: ExitSignIn, Err: fmt.Errorf("sign-in refused by Time Doctor: %w", err)}
@@ -144,12 +158,12 @@ func (a *App) authorizeTimeDoctor(ctx context.Context, env Env, email string) er
 		}
 		company = sess.Companies[0].Name
 	case len(sess.Companies) > 1:
-		fmt.Fprintln(env.Stdout, "You belong to several Time Doctor companies; choose one with timebridge config set timedoctor.company ID:")
+		fmt.Fprintln(out, "You belong to several Time Doctor companies; choose one with timebridge config set timedoctor.company ID:")
 		for _, co := range sess.Companies {
-			fmt.Fprintf(env.Stdout, "  %s  %s (%s)\n", co.ID, co.Name, co.Role)
+			fmt.Fprintf(out, "  %s  %s (%s)\n", co.ID, co.Name, co.Role)
 		}
 	}
-	fmt.Fprintf(env.Stdout, "Signed in to Time Doctor as %s (%s) — %s; the sign-in expires on %s.\n", sess.User.Name, sess.User.Email,
+	fmt.Fprintf(out, "Signed in to Time Doctor as %s (%s) — %s; the sign-in expires on %s.\n", sess.User.Name, sess.User.Email,
 		orDash(company), sess.ExpiresAt.Local().Format("2006-01-02"))
 	return nil
 }
@@ -163,6 +177,17 @@ func (a *App) authorizeTimeLog(ctx context.Context, env Env) error {
 	if err != nil {
 		return err
 	}
+	return a.signInTimeLog(ctx, tok, env.Stdout)
+}
+
+// signInTimeLog checks the token with TimeLog and stores it in the keychain.
+func (a *App) signInTimeLog(ctx context.Context, tok secrets.Secret, out io.Writer) error {
+	if a.Config.TimeLog.APIURL == "" {
+		return errors.New("set the TimeLog site URL (timelog.api_url) in Settings first")
+	}
+	if tok.IsEmpty() {
+		return errors.New("paste your TimeLog personal access token")
+	}
 	c, err := timelog.New(timelog.Config{BaseURL: a.Config.TimeLog.APIURL, Token: tok.Reveal(), Logger: a.Log})
 	if err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
@@ -174,7 +199,7 @@ func (a *App) authorizeTimeLog(ctx context.Context, env Env) error {
 	if err := a.Secrets.Set(ctx, keyTimeLogToken, tok); err != nil {
 		return fmt.Errorf("store the TimeLog token in the keychain: %w", err)
 	}
-	fmt.Fprintf(env.Stdout, "Signed in to TimeLog as %s (%s).\n", me.Name, orDash(me.Email))
+	fmt.Fprintf(out, "Signed in to TimeLog as %s (%s).\n", me.Name, orDash(me.Email))
 	return nil
 }
 

@@ -78,6 +78,7 @@ type statusReply struct {
 	Tasks     int                   `json:"tasks"`
 	TrackedS  int64                 `json:"tracked_today_seconds"`
 	TimeZone  string                `json:"time_zone"`
+	ZoneWarn  []string              `json:"zone_warnings,omitempty"`
 	LastError string                `json:"last_error,omitempty"`
 	Services  []engine.ServiceState `json:"services"`
 	Parked    []engine.ParkedItem   `json:"parked"`
@@ -87,7 +88,7 @@ type statusReply struct {
 
 func statusJSON(st engine.Status) statusReply {
 	r := statusReply{State: st.State.String(), Tasks: st.Tasks, TrackedS: int64(st.Tracked / time.Second), TimeZone: st.TimeZone,
-		LastError: st.LastError, Services: st.Services, Parked: st.Parked, Conflicts: st.Conflicts, Ledger: st.Ledger}
+		LastError: st.LastError, ZoneWarn: st.ZoneWarnings, Services: st.Services, Parked: st.Parked, Conflicts: st.Conflicts, Ledger: st.Ledger}
 	if !st.LastSync.IsZero() {
 		r.LastSync = &st.LastSync
 	}
@@ -122,6 +123,9 @@ func printStatus(w io.Writer, st engine.Status, now time.Time) {
 		duration(int64(st.Tracked/time.Second)), st.TimeZone)
 	if st.LastError != "" {
 		fmt.Fprintf(w, "Last error: %s\n", st.LastError)
+	}
+	for _, z := range st.ZoneWarnings {
+		fmt.Fprintf(w, "Warning: %s\n", z)
 	}
 	for _, s := range st.Services {
 		line := "  " + s.Service

@@ -56,7 +56,11 @@ func (e *Engine) cycle(ctx context.Context) (Report, error) {
 
 	var trackerErrs []error
 	for _, tr := range e.trackers {
-		if err := e.syncTracker(ctx, cs, tr, tasks, gone); err != nil {
+		err := e.trackerIdentity(ctx, cs.now, tr)
+		if err == nil {
+			err = e.syncTracker(ctx, cs, tr, tasks, gone)
+		}
+		if err != nil {
 			if ctx.Err() != nil {
 				return rep, ctx.Err()
 			}
@@ -300,4 +304,44 @@ func (e *Engine) count(rep *Report) {
 	conflicts, _ := store.List[conflictRecord](e.store, store.BucketConflicts, "")
 	rep.Parked = len(parked)
 	rep.Conflicts = len(conflicts)
+}
+
+// trackerIdentity remembers the tracker user's zone (fetched once a day) for the
+// Settings warning when it differs from the sync zone.
+func (e *Engine) trackerIdentity(ctx context.Context, now time.Time, tr connector.Tracker) error {
+	key := keyMe + "/" + tr.Name()
+	var rec identityRecord
+	if ok, err := e.store.Get(store.BucketCursors, key, &rec); err != nil {
+		return err
+	} else if ok && now.Sub(rec.Fetched) < 24*time.Hour {
+		return nil
+	}
+	me, err := tr.Me(ctx)
+	if err != nil {
+		return fmt.Errorf("read the signed-in %s user: %w", trackerTitle(tr.Name()), err)
+	}
+	return e.store.Put(store.BucketCursors, key, identityRecord{ID: me.ID, Name: me.Name, Email: me.Email, TimeZone: me.TimeZone, Fetched: now})
+}
+
+// zoneWarnings compares the services' zones with the sync zone.
+func (e *Engine) zoneWarnings(b24 identityRecord, zone *time.Location) []string {
+	var out []string
+	warn := func(service, name string) {
+		if name == "" {
+			return
+		}
+		loc, err := time.LoadLocation(name)
+		if err != nil || loc.String() == zone.String() {
+			return
+		}
+		out = append(out, fmt.Sprintf("%s shows your days in %s, timebridge uses %s", service, name, zone))
+	}
+	warn("Bitrix24", b24.TimeZone)
+	for _, name := range e.trackerNames {
+		var rec identityRecord
+		if ok, _ := e.store.Get(store.BucketCursors, keyMe+"/"+name, &rec); ok {
+			warn(trackerTitle(name), rec.TimeZone)
+		}
+	}
+	return out
 }

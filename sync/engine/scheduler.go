@@ -167,6 +167,7 @@ func (e *Engine) baseStatus() Status {
 	e.store.Get(store.BucketCursors, keyMe, &me)
 	zone := e.zone(connector.User{TimeZone: me.TimeZone})
 	st.TimeZone = zone.String()
+	st.ZoneWarnings = e.zoneWarnings(me, zone)
 	today := connector.DayOf(e.clock.Now(), zone).String()
 	for _, r := range st.Ledger {
 		if r.Day == today {

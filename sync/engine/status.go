@@ -94,6 +94,9 @@ type Status struct {
 	Conflicts []Conflict
 	Ledger    []LedgerRow
 	TimeZone  string
+	// ZoneWarnings say where a service shows days in another zone than TimeZone,
+	// e.g. "Time Doctor shows your days in Europe/Moscow, timebridge uses Europe/Berlin".
+	ZoneWarnings []string
 }
 
 // Watcher delivers snapshots. The first Next returns the current one; snapshots
