@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,11 +27,9 @@ type Memory struct {
 	tasks        []connector.TrackerTask
 	rows         []memRow
 	nextID       int
-	failNext     []int
-	loseReplies  int
+	faults       faults
 	forbidCreate bool
 	forbidProj   bool
-	authExpired  bool
 	calls        int
 	regs         map[string]connector.Registration // TimeWriter, by GUID
 	closedDays   map[connector.Day]bool
@@ -63,6 +60,7 @@ func NewMemory(me connector.User, opts ...MemoryOption) *Memory {
 		features: connector.Features{CreateProject: true, CreateTask: true, RenameTask: true, MoveTask: true,
 			DeactivateTask: true, ReactivateTask: true, AssignPeople: true},
 		now:        time.Now,
+		faults:     faults{service: connector.TrackerTimeDoctor},
 		me:         me,
 		users:      []connector.User{me},
 		regs:       map[string]connector.Registration{},
@@ -71,6 +69,7 @@ func NewMemory(me connector.User, opts ...MemoryOption) *Memory {
 	for _, o := range opts {
 		o(m)
 	}
+	m.faults.service = m.name
 	return m
 }
 
@@ -80,15 +79,13 @@ func NewMemory(me connector.User, opts ...MemoryOption) *Memory {
 func (m *Memory) FailNext(n, status int) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for range n {
-		m.failNext = append(m.failNext, status)
-	}
+	m.faults.addFailures(n, status)
 }
 
 // LoseReplyAfterWrite applies the next n writes, then reports a lost reply.
 func (m *Memory) LoseReplyAfterWrite(n int) {
 	m.mu.Lock()
-	m.loseReplies += n
+	m.faults.loseReplies += n
 	m.mu.Unlock()
 }
 
@@ -109,7 +106,7 @@ func (m *Memory) ForbidProjects(forbid bool) {
 // ExpireAuth makes every later call answer ErrUnauthorized.
 func (m *Memory) ExpireAuth() {
 	m.mu.Lock()
-	m.authExpired = true
+	m.faults.authExpired = true
 	m.mu.Unlock()
 }
 
@@ -190,46 +187,14 @@ func (m *Memory) EditRegistration(guid string, seconds int64) {
 
 // --- the Tracker ---
 
-// begin counts a call and applies the fault knobs; it must be called with m.mu held.
+// begin counts a call and applies the fault knobs; m.mu held.
 func (m *Memory) begin(op string) error {
 	m.calls++
-	if m.authExpired {
-		return &connector.APIError{Service: m.name, Op: op, Status: 401, Kind: connector.ErrUnauthorized}
-	}
-	if len(m.failNext) > 0 {
-		st := m.failNext[0]
-		m.failNext = m.failNext[1:]
-		return &connector.APIError{Service: m.name, Op: op, Status: st, Message: http.StatusText(st), Kind: kindFor(st)}
-	}
-	return nil
-}
-
-func kindFor(status int) error {
-	switch {
-	case status == 401:
-		return connector.ErrUnauthorized
-	case status == 403:
-		return connector.ErrForbidden
-	case status == 404:
-		return connector.ErrNotFound
-	case status == 429:
-		return connector.ErrRateLimited
-	case status == 422:
-		return connector.ErrClosedPeriod
-	case status >= 500:
-		return connector.ErrTransient
-	}
-	return connector.ErrInvalid
+	return m.faults.begin(op)
 }
 
 // lostReply reports whether this write's reply is to be lost; m.mu held.
-func (m *Memory) lostReply(op string) error {
-	if m.loseReplies > 0 {
-		m.loseReplies--
-		return &connector.APIError{Service: m.name, Op: op, Kind: connector.ErrTransient, Message: "connection reset after write"}
-	}
-	return nil
-}
+func (m *Memory) lostReply(op string) error { return m.faults.lostReply(op) }
 
 func (m *Memory) newID() string {
 	m.nextID++

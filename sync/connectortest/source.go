@@ -3,7 +3,6 @@ package connectortest
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"slices"
 	"strconv"
 	"sync"
@@ -18,18 +17,16 @@ import (
 type MemorySource struct {
 	portal string
 
-	mu          sync.Mutex
-	now         func() time.Time
-	users       map[string]connector.User
-	groups      map[string]connector.Group
-	tasks       map[string]*connector.Task
-	deleted     map[string]bool
-	elapsed     []connector.Elapsed
-	nextID      int
-	failNext    []int
-	loseReplies int
-	authExpired bool
-	calls       map[string]int
+	mu      sync.Mutex
+	now     func() time.Time
+	users   map[string]connector.User
+	groups  map[string]connector.Group
+	tasks   map[string]*connector.Task
+	deleted map[string]bool
+	elapsed []connector.Elapsed
+	nextID  int
+	faults  faults
+	calls   map[string]int
 }
 
 // NewMemorySource returns an empty portal.
@@ -38,7 +35,8 @@ func NewMemorySource(portal string, now func() time.Time) *MemorySource {
 		now = time.Now
 	}
 	return &MemorySource{portal: portal, now: now, users: map[string]connector.User{}, groups: map[string]connector.Group{},
-		tasks: map[string]*connector.Task{}, deleted: map[string]bool{}, calls: map[string]int{}, nextID: 100}
+		tasks: map[string]*connector.Task{}, deleted: map[string]bool{}, calls: map[string]int{}, nextID: 100,
+		faults: faults{service: "bitrix24"}}
 }
 
 // As returns a view of the same portal signed in as userID: another employee.
@@ -127,22 +125,20 @@ func (s *MemorySource) RemoveElapsedAs(id string) {
 func (s *MemorySource) FailNext(n, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for range n {
-		s.failNext = append(s.failNext, status)
-	}
+	s.faults.addFailures(n, status)
 }
 
 // LoseReplyAfterWrite applies the next n writes, then reports a lost reply.
 func (s *MemorySource) LoseReplyAfterWrite(n int) {
 	s.mu.Lock()
-	s.loseReplies += n
+	s.faults.loseReplies += n
 	s.mu.Unlock()
 }
 
 // ExpireAuth makes every later call answer ErrUnauthorized.
 func (s *MemorySource) ExpireAuth(expired bool) {
 	s.mu.Lock()
-	s.authExpired = expired
+	s.faults.authExpired = expired
 	s.mu.Unlock()
 }
 
@@ -168,24 +164,10 @@ func (s *MemorySource) TotalCalls() int {
 
 func (s *MemorySource) begin(op string) error {
 	s.calls[op]++
-	if s.authExpired {
-		return &connector.APIError{Service: "bitrix24", Op: op, Status: 401, Code: "expired_token", Kind: connector.ErrUnauthorized}
-	}
-	if len(s.failNext) > 0 {
-		st := s.failNext[0]
-		s.failNext = s.failNext[1:]
-		return &connector.APIError{Service: "bitrix24", Op: op, Status: st, Message: http.StatusText(st), Kind: kindFor(st)}
-	}
-	return nil
+	return s.faults.begin(op)
 }
 
-func (s *MemorySource) lostReply(op string) error {
-	if s.loseReplies > 0 {
-		s.loseReplies--
-		return &connector.APIError{Service: "bitrix24", Op: op, Kind: connector.ErrTransient, Message: "connection reset after write"}
-	}
-	return nil
-}
+func (s *MemorySource) lostReply(op string) error { return s.faults.lostReply(op) }
 
 func (s *MemorySource) visible(t *connector.Task) bool { return t != nil && !s.deleted[t.ID] }
 
