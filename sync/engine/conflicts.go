@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/timebridge/timebridge/sync/connector"
 	"github.com/timebridge/timebridge/sync/store"
@@ -68,6 +69,9 @@ func (e *Engine) Resolve(key string, keepBitrix24 bool) error {
 	}
 	if !ok {
 		return fmt.Errorf("no conflict %q", key)
+	}
+	if strings.HasPrefix(key, "registration/") {
+		return e.resolveRegistration(c, keepBitrix24)
 	}
 	if !keepBitrix24 {
 		c.Resolution = resolveTracker

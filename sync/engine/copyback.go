@@ -37,6 +37,16 @@ func (e *Engine) copyToTracker(ctx context.Context, cs *cycleState, tr connector
 		// it would look deleted and remove its registration.
 		return fmt.Errorf("read Bitrix24 elapsed records: %w", err)
 	}
+	// The registrations as TimeLog has them now: a copy a person changed there is
+	// a conflict, never overwritten silently (design §2).
+	current := map[string]connector.Registration{}
+	if regs, err := w.Registrations(ctx, cs.span); err != nil {
+		return fmt.Errorf("read %s registrations: %w", trackerTitle(tr.Name()), err)
+	} else {
+		for _, r := range regs {
+			current[strings.ToLower(r.GUID)] = r
+		}
+	}
 	seen := map[string]bool{}
 	for _, r := range records {
 		if r.UserID != cs.me.ID {
@@ -57,7 +67,20 @@ func (e *Engine) copyToTracker(ctx context.Context, cs *cycleState, tr connector
 			return err
 		}
 		want := regLink{ElapsedID: r.ID, GUID: connector.RegistrationGUID(e.source.Portal(), r.ID), ID: rl.ID,
-			SourceTaskID: r.TaskID, TrackerTaskID: trackerTask[r.TaskID], Day: day.String(), Seconds: r.Seconds}
+			SourceTaskID: r.TaskID, TrackerTaskID: trackerTask[r.TaskID], Day: day.String(), Seconds: r.Seconds,
+			Baseline: rl.Baseline}
+		ckey := "registration/" + key
+		if cur, ok := current[strings.ToLower(want.GUID)]; had && ok && rl.ID != "" && !rl.Force && cur.Seconds != rl.Baseline {
+			if err := e.openRegistrationConflict(cs, tr, ckey, rl, cur.Seconds, r.Seconds); err != nil {
+				return err
+			}
+			continue
+		}
+		if rl.Force {
+			if err := e.store.Delete(store.BucketConflicts, ckey); err != nil {
+				return err
+			}
+		}
 		if had && rl == want && rl.ID != "" {
 			continue
 		}
@@ -76,7 +99,10 @@ func (e *Engine) copyToTracker(ctx context.Context, cs *cycleState, tr connector
 		if err == nil {
 			cs.rep.Registrations++
 			e.journal(tr.Name(), "registration "+want.GUID, "copied from Bitrix24 elapsed "+r.ID, hmIf(had, rl.Seconds), hm(r.Seconds))
-			want.ID = got.ID
+			want.ID, want.Baseline, want.Force = got.ID, got.Seconds, false
+			if want.Baseline == 0 {
+				want.Baseline = r.Seconds
+			}
 			err = e.store.Put(store.BucketRegistrations, key, want)
 		}
 		what := fmt.Sprintf("Bitrix24 time %s on task %s on %s", hm(r.Seconds), r.TaskID, day)
@@ -150,4 +176,52 @@ func (e *Engine) ownRegistrations(tracker string) (isOurID, isOurGUID func(strin
 		return guid != "" && match(func(r regLink) bool { return strings.EqualFold(r.GUID, guid) })
 	}
 	return isOurID, isOurGUID
+}
+
+// openRegistrationConflict records that a person changed our copy of a Bitrix24
+// record in the tracker. It stays as they left it until the user chooses.
+func (e *Engine) openRegistrationConflict(cs *cycleState, tr connector.Tracker, key string, rl regLink, trackerSecs, b24Secs int64) error {
+	var c conflictState
+	if ok, err := e.store.Get(store.BucketConflicts, key, &c); err != nil {
+		return err
+	} else if ok && c.TrackerSeconds == trackerSecs && c.RemoteSeconds == b24Secs {
+		return nil
+	}
+	c = conflictState{conflictRecord: conflictRecord{Key: key, Tracker: tr.Name(), SourceTaskID: rl.SourceTaskID,
+		TaskTitle: cs.titles[rl.SourceTaskID], Day: rl.Day, ElapsedID: rl.ElapsedID, TrackerSeconds: trackerSecs,
+		RemoteSeconds: b24Secs, Detected: cs.now}}
+	if err := e.store.Put(store.BucketConflicts, key, c); err != nil {
+		return err
+	}
+	e.journal(tr.Name(), "registration "+rl.GUID, "conflict on "+rl.Day+": changed in "+trackerTitle(tr.Name())+", not overwritten",
+		hm(rl.Baseline), hm(trackerSecs))
+	return nil
+}
+
+// resolveRegistration settles a registration conflict: keepBitrix24 writes the
+// Bitrix24 value over the tracker's on the next cycle; otherwise the tracker's
+// value becomes the baseline and stays until the Bitrix24 record changes again.
+func (e *Engine) resolveRegistration(c conflictState, keepBitrix24 bool) error {
+	rkey := strings.TrimPrefix(c.Key, "registration/")
+	var rl regLink
+	if ok, err := e.store.Get(store.BucketRegistrations, rkey, &rl); err != nil || !ok {
+		return fmt.Errorf("registration link %s: %w", rkey, errors.Join(err, connector.ErrNotFound))
+	}
+	if keepBitrix24 {
+		rl.Force = true
+	} else {
+		rl.Baseline = c.TrackerSeconds
+	}
+	if err := e.store.Put(store.BucketRegistrations, rkey, rl); err != nil {
+		return err
+	}
+	if !keepBitrix24 {
+		if err := e.store.Delete(store.BucketConflicts, c.Key); err != nil {
+			return err
+		}
+	}
+	choice := map[bool]string{true: "keep Bitrix24 value", false: "use tracker value"}[keepBitrix24]
+	e.journal(c.Tracker, "conflict "+c.Key, "resolved: "+choice, hm(c.TrackerSeconds), hm(c.RemoteSeconds))
+	e.SyncNow()
+	return nil
 }

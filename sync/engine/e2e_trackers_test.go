@@ -263,3 +263,47 @@ func runCycleAllowParked(t *testing.T, eng *Engine) Report {
 	}
 	return rep
 }
+
+func TestE2ETimeLogPersonEditsOurRegistration(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	start := time.Date(2026, 6, 10, 12, 0, 0, 0, berlin)
+	w := newFullWorld(t, berlin, start, timedoctortest.Options{})
+	w.tl.AddProject(timelogtest.Project{Name: "Bitrix24"})
+	anna := w.users["anna"]
+	task := w.emu.AddTask(bitrix24test.Task{Title: "Fix login", ResponsibleID: anna, CreatedBy: anna})
+	eng := w.engineWith(w.timeLog())
+	runCycle(t, eng)
+	rec := w.emu.AddElapsedAs(anna, task, 3600, "Pairing", time.Date(2026, 6, 9, 15, 0, 0, 0, berlin))
+	w.advance(61 * time.Minute)
+	runCycle(t, eng)
+	guid := connector.RegistrationGUID(w.client("anna").Portal(), strconv.Itoa(rec))
+	reg, ok := w.tl.Registration(guid)
+	if !ok || reg.Hours != 1 {
+		t.Fatalf("registration %+v, %v", reg, ok)
+	}
+	// A manager corrects the copy in TimeLog; then Anna changes her Bitrix24 record.
+	w.tl.EditRegistration(reg.TimeRegistrationID, 1, func(r *timelogtest.Registration) { r.Hours = 0.5 })
+	if err := w.emu.EditElapsedAs(anna, rec, 5400, "Pairing"); err != nil {
+		t.Fatal(err)
+	}
+	w.advance(61 * time.Minute)
+	rep := runCycleAllowParked(t, eng)
+	if reg, _ := w.tl.Registration(guid); reg.Hours != 0.5 || rep.Conflicts != 1 {
+		t.Fatalf("registration %.2f h, report %+v: want the person's 0.5 h kept and a conflict", reg.Hours, rep)
+	}
+	c := eng.Status().Conflicts[0]
+	if c.TrackerSeconds != 1800 || c.RemoteSeconds != 5400 {
+		t.Fatalf("conflict %+v", c)
+	}
+	if err := eng.Resolve(c.Key, true); err != nil { // keep the Bitrix24 value
+		t.Fatal(err)
+	}
+	w.advance(61 * time.Minute)
+	runCycle(t, eng)
+	if reg, _ := w.tl.Registration(guid); reg.Hours != 1.5 {
+		t.Fatalf("after keeping the Bitrix24 value the registration has %.2f h, want 1.5", reg.Hours)
+	}
+	if rep := runCycle(t, eng); rep.Conflicts != 0 {
+		t.Fatalf("conflict still open: %+v", rep)
+	}
+}

@@ -36,7 +36,9 @@ type regLink struct {
 	SourceTaskID  string
 	TrackerTaskID string
 	Day           string
-	Seconds       int64
+	Seconds       int64 // the Bitrix24 record's seconds we copied
+	Baseline      int64 // the registration's seconds as the tracker stored them (after rounding)
+	Force         bool  // the user chose the Bitrix24 value over a person's edit: overwrite once
 }
 
 // writeTime reads the tracker's day totals over the span and brings the elapsed
