@@ -31,7 +31,7 @@ const (
 var signInKeys = map[string][]string{
 	"bitrix24":   {keyBitrix24Token, keyBitrix24Webhook},
 	"timedoctor": {keyTimeDoctorToken},
-	"timelog":    {keyTimeLogToken},
+	"timelog":    {keyTimeLogToken, keyTimeLogOAuth},
 }
 
 func checkService(name string) error {
@@ -172,6 +172,11 @@ func (a *App) signInTimeDoctor(ctx context.Context, email, password, totp string
 func (a *App) authorizeTimeLog(ctx context.Context, env Env) error {
 	if a.Config.TimeLog.APIURL == "" {
 		return usageErr("timelog.api_url is not set: run timebridge config set timelog.api_url https://app.timelog.com/YOUR-ACCOUNT/api first")
+	}
+	if a.Config.TimeLog.ClientID != "" { // OAuth in the browser (design §3)
+		return a.signInTimeLogOAuth(ctx, func(url string) {
+			fmt.Fprintf(env.Stderr, "Opening your browser to sign in to TimeLog. If it does not open, visit:\n  %s\n", url)
+		}, nil, env.Stdout)
 	}
 	tok, err := readSecret(env, "TimeLog personal access token: ")
 	if err != nil {

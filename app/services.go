@@ -152,6 +152,14 @@ func (a *App) timeLogClient(ctx context.Context) (*timelog.Client, error) {
 	if a.Config.TimeLog.APIURL == "" {
 		return nil, usageErr("timelog.api_url is not set: run timebridge config set timelog.api_url https://app.timelog.com/YOUR-ACCOUNT/api")
 	}
+	if a.Config.TimeLog.ClientID != "" {
+		var pair oauthPair
+		if err := secrets.GetJSON(ctx, a.Secrets, keyTimeLogOAuth, &pair); err == nil {
+			return a.timeLogWithOAuth(ctx, pair)
+		} else if !errors.Is(err, secrets.ErrNotFound) {
+			return nil, fmt.Errorf("read the TimeLog sign-in from the keychain: %w", err)
+		}
+	}
 	tok, ok, err := a.secret(ctx, keyTimeLogToken)
 	if err != nil {
 		return nil, err

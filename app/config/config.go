@@ -25,20 +25,21 @@ const (
 
 // Default values that other packages need as values, not strings.
 const (
-	DefaultRedirectPort = 53682 // Bitrix24 handler URL http://127.0.0.1:53682/callback
-	DefaultTokenURL     = "https://oauth.bitrix.info/oauth/token/"
-	DefaultTD2URL       = "https://api2.timedoctor.com"
-	DefaultClassicURL   = "https://webapi.timedoctor.com"
-	DefaultInterval     = 15 * time.Minute
-	DefaultRereadDays   = 14
-	EditionTD2          = "td2"
-	EditionClassic      = "classic"
-	TrackerTimeDoctor   = "timedoctor"
-	TrackerTimeLog      = "timelog"
-	MinInterval         = time.Minute
-	MaxInterval         = 24 * time.Hour
-	MinRereadDays       = 1
-	MaxRereadDays       = 366
+	DefaultRedirectPort    = 53682 // Bitrix24 handler URL http://127.0.0.1:53682/callback
+	DefaultTokenURL        = "https://oauth.bitrix.info/oauth/token/"
+	DefaultTD2URL          = "https://api2.timedoctor.com"
+	DefaultClassicURL      = "https://webapi.timedoctor.com"
+	DefaultTimeLogLoginURL = "https://login.timelog.com"
+	DefaultInterval        = 15 * time.Minute
+	DefaultRereadDays      = 14
+	EditionTD2             = "td2"
+	EditionClassic         = "classic"
+	TrackerTimeDoctor      = "timedoctor"
+	TrackerTimeLog         = "timelog"
+	MinInterval            = time.Minute
+	MaxInterval            = 24 * time.Hour
+	MinRereadDays          = 1
+	MaxRereadDays          = 366
 )
 
 // Config holds every non-secret setting, typed. Change it with Set, which validates; Save
@@ -87,6 +88,7 @@ func (t TimeDoctor) BaseURL() string {
 type TimeLog struct {
 	APIURL   string // site URL with the account, e.g. https://app5.timelog.com/acme/api; "" until set
 	ClientID string // optional: enables TimeLog OAuth
+	OAuthURL string // login server: /connect/authorize and /connect/token below it
 }
 
 // Sync settings.

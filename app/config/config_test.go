@@ -18,6 +18,7 @@ func TestDefaults(t *testing.T) {
 	want := Config{
 		Bitrix24:   Bitrix24{RedirectPort: 53682, TokenURL: "https://oauth.bitrix.info/oauth/token/", PKCE: true},
 		TimeDoctor: TimeDoctor{Edition: "td2"},
+		TimeLog:    TimeLog{OAuthURL: "https://login.timelog.com"},
 		Sync:       Sync{Interval: 15 * time.Minute, RereadDays: 14},
 		UI:         UI{Notifications: true},
 	}
@@ -45,7 +46,7 @@ func TestTableMatchesDesign(t *testing.T) {
 		"bitrix24.portal", "bitrix24.client_id", "bitrix24.client_secret", "bitrix24.redirect_port",
 		"bitrix24.token_url", "bitrix24.pkce", "bitrix24.webhook", "trackers", "timedoctor.api_url",
 		"timedoctor.edition", "timedoctor.company", "timedoctor.client_id", "timedoctor.client_secret",
-		"timelog.api_url", "timelog.client_id", "sync.interval", "sync.default_project", "sync.time_zone",
+		"timelog.api_url", "timelog.client_id", "timelog.oauth_url", "sync.interval", "sync.default_project", "sync.time_zone",
 		"sync.start_date", "sync.reread_days", "sync.paused", "ui.notifications", "ui.autostart",
 	}
 	var got, secret []string

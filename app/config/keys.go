@@ -181,6 +181,7 @@ var keys = []Key{
 	secretKey("timedoctor.client_secret", "the client secret of the Time Doctor Classic OAuth app", checkToken),
 	urlKey("timelog.api_url", "", "the TimeLog site with your account, like https://app5.timelog.com/<account>/api", accountPath, func(c *Config) *string { return &c.TimeLog.APIURL }),
 	textKey("timelog.client_id", "the TimeLog OAuth client id (optional: enables TimeLog OAuth)", func(c *Config) *string { return &c.TimeLog.ClientID }),
+	urlKey("timelog.oauth_url", DefaultTimeLogLoginURL, "the TimeLog login server for OAuth, like "+DefaultTimeLogLoginURL, anyPath, func(c *Config) *string { return &c.TimeLog.OAuthURL }),
 	{
 		Name: "sync.interval", Kind: KindDuration, Default: formatDuration(DefaultInterval), Help: "a duration like 15m (allowed 1m–24h)",
 		check: checkInterval,

@@ -1,8 +1,9 @@
 // Package timelog is the TimeLog REST v1 connector: a connector.Tracker (tasks,
 // day totals) and a connector.TimeWriter (registrations written from Bitrix24),
-// following /work/shared/specs/timelog.md.
+// following the project's TimeLog API specification.
 //
-// It signs in with a personal access token (Bearer) against the site URL
+// It signs in with a personal access token (Bearer), or with OAuth access tokens
+// from login.timelog.com through Config.OAuth, against the site URL
 // https://app<N>.timelog.com/<account>/api. Reads are paced and retried (429,
 // 5xx, malformed replies); writes are sent once and reconciled by the
 // registration GUID (UUIDv5, connector.RegistrationGUID) before any re-send, so a
@@ -13,6 +14,16 @@
 // GUID Config.IsOurGUID accepts (the GUID is looked up once per row with GET
 // /v1/time-registration/{id} and cached), and every row this client wrote or
 // resolved itself.
+//
+// Forecast. The design follows the model of the Forecast ↔ TimeLog integration,
+// which synced every 15 minutes: tasks flow from the planning tool into TimeLog,
+// time registrations flow both ways, and linked users are allocated to the tasks.
+// timebridge plays Forecast's part with Bitrix24 as the planning tool. A Forecast
+// connector is not built in v1: Forecast's API (api.forecast.it, JSON, an
+// X-FORECAST-API-KEY made by an admin with full access, no OAuth) has no
+// per-employee credential. It would be cheap to add as a Tracker later, because
+// Forecast offers what TimeLog lacks: change feeds (updated_after) and delete
+// feeds for tasks and time registrations, so no window re-reads would be needed.
 package timelog
 
 import (
@@ -21,6 +32,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -54,6 +66,9 @@ type Config struct {
 	Logger *slog.Logger
 	// PageSize is $pagesize on every list; default 500.
 	PageSize int
+	// OAuth, when set, replaces Token: TimeLog OAuth (design §3, spec §2.3) with
+	// access tokens that expire and are refreshed by the caller.
+	OAuth TokenProvider
 	// IsOurGUID reports whether a registration GUID is one we wrote from Bitrix24
 	// (e.g. the store knows it); such rows are left out of DayTotals. nil: only
 	// rows this Client wrote or resolved are left out.
@@ -104,6 +119,14 @@ var (
 	_ connector.TimeWriter = (*Client)(nil)
 )
 
+// TokenProvider hands out OAuth access tokens. Token returns the current one;
+// Rejected is told once that a token got a 401 and returns a refreshed one (or
+// an error wrapping connector.ErrUnauthorized when a new sign-in is needed).
+type TokenProvider interface {
+	Token(ctx context.Context) (string, error)
+	Rejected(ctx context.Context, token string) (string, error)
+}
+
 // New checks cfg and builds a Client. It sends no request: call Me to validate.
 func New(cfg Config) (*Client, error) {
 	base, err := NormalizeURL(cfg.BaseURL)
@@ -111,7 +134,7 @@ func New(cfg Config) (*Client, error) {
 		return nil, err
 	}
 	tok := CleanToken(cfg.Token)
-	if tok == "" {
+	if tok == "" && cfg.OAuth == nil {
 		return nil, &connector.APIError{Service: service, Op: "config", Kind: connector.ErrUnauthorized,
 			Message: "no personal access token; make one at login.timelog.com/personaltoken"}
 	}
@@ -278,12 +301,27 @@ func (c *Client) once(ctx context.Context, r request, payload []byte) ([]byte, e
 	if err != nil {
 		return nil, &connector.APIError{Service: service, Op: r.op(), Kind: connector.ErrInvalid, Err: err}
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
+	tok, err := c.bearer(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Accept", "application/json")
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, body, err := rest.Do(c.http, req, service, r.op(), 0)
+	if err == nil && resp.StatusCode == http.StatusUnauthorized && c.cfg.OAuth != nil {
+		// An expired OAuth access token: refresh once and send again.
+		if tok, err = c.bearer(ctx, tok); err != nil {
+			return nil, err
+		}
+		if payload != nil {
+			req.Body = io.NopCloser(bytes.NewReader(payload))
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, body, err = rest.Do(c.http, req, service, r.op(), 0)
+	}
 	if err != nil {
 		var ae *connector.APIError
 		if errors.As(err, &ae) {
@@ -515,3 +553,26 @@ func (c *Client) SetOwnRegistrations(isOurID, isOurGUID func(string) bool) {
 }
 
 var _ connector.RegistrationFilter = (*Client)(nil)
+
+// bearer is the token to send: the personal access token, or the OAuth access
+// token (refreshed when rejected is the one that got a 401).
+func (c *Client) bearer(ctx context.Context, rejected string) (string, error) {
+	if c.cfg.OAuth == nil {
+		return c.token, nil
+	}
+	var tok string
+	var err error
+	if rejected == "" {
+		tok, err = c.cfg.OAuth.Token(ctx)
+	} else {
+		tok, err = c.cfg.OAuth.Rejected(ctx, rejected)
+	}
+	switch {
+	case errors.Is(err, connector.ErrUnauthorized):
+		return "", &connector.APIError{Service: service, Op: "oauth token", Kind: connector.ErrUnauthorized,
+			Message: "TimeLog sign-in expired — sign in again", Err: err}
+	case err != nil:
+		return "", &connector.APIError{Service: service, Op: "oauth token", Kind: connector.ErrTransient, Err: err}
+	}
+	return tok, nil
+}

@@ -28,6 +28,9 @@ import (
 const (
 	ClientID     = "timebridge-test"
 	ClientSecret = "test-client-secret"
+	// PublicClientID is a client without a secret (PKCE only), accepted after
+	// AllowPublicClient(true).
+	PublicClientID = "test-public-client"
 )
 
 // Defaults of the lifetimes.
@@ -74,6 +77,7 @@ type Server struct {
 	srv *httptest.Server
 
 	mu         sync.Mutex
+	public     bool // PublicClientID accepted (AllowPublicClient)
 	reqs       []Request
 	codes      map[string]*grant
 	refresh    map[string]*pair // refresh token → its pair
@@ -120,6 +124,11 @@ func NewServer() *Server {
 	mux.HandleFunc("/authorize", s.handleAuthorize)
 	mux.HandleFunc("/authorize/approve", s.handleApprove)
 	mux.HandleFunc("/token", s.handleToken)
+	// The same endpoints where IdentityServer-style providers (TimeLog's
+	// login.timelog.com) have them.
+	mux.HandleFunc("/connect/authorize", s.handleAuthorize)
+	mux.HandleFunc("/connect/authorize/approve", s.handleApprove)
+	mux.HandleFunc("/connect/token", s.handleToken)
 	s.srv = httptest.NewServer(s.record(mux))
 	s.URL = s.srv.URL
 	return s
@@ -304,7 +313,10 @@ func (s *Server) handleApprove(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) checkAuthorize(w http.ResponseWriter, q url.Values) bool {
-	if q.Get("client_id") != ClientID {
+	s.mu.Lock()
+	public := s.public
+	s.mu.Unlock()
+	if q.Get("client_id") != ClientID && (!public || q.Get("client_id") != PublicClientID) {
 		http.Error(w, "Unknown application (client_id).", http.StatusBadRequest)
 		return false
 	}
@@ -380,6 +392,17 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	id, secret, ok := r.BasicAuth()
 	if !ok {
 		id, secret = f.Get("client_id"), f.Get("client_secret")
+	}
+	s.mu.Lock()
+	public := s.public
+	s.mu.Unlock()
+	if id == PublicClientID && public && secret == "" {
+		// A public client (no secret) must prove itself with PKCE: checked at the code.
+		id, secret = ClientID, ClientSecret
+		if f.Get("grant_type") == "authorization_code" && f.Get("code_verifier") == "" {
+			tokenError(w, http.StatusBadRequest, "invalid_request", "a public client must use PKCE")
+			return
+		}
 	}
 	if id != ClientID || subtle.ConstantTimeCompare([]byte(secret), []byte(ClientSecret)) != 1 {
 		tokenError(w, http.StatusUnauthorized, "invalid_client", "Invalid client credentials.")
@@ -481,4 +504,11 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// AllowPublicClient lets PublicClientID sign in without a secret (with PKCE).
+func (s *Server) AllowPublicClient(allow bool) {
+	s.mu.Lock()
+	s.public = allow
+	s.mu.Unlock()
 }

@@ -121,10 +121,20 @@ func (s *Server) authenticate(r *http.Request, now time.Time) *User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.st.tokens[tok] // quoted or padded tokens do not match
-	if t == nil || t.revoked || !now.Before(t.expires) {
+	var userID int
+	switch {
+	case t != nil && !t.revoked && now.Before(t.expires):
+		userID = t.userID
+	case t == nil && s.opts.LoginServer != nil:
+		id, ok := s.opts.LoginServer(tok)
+		if !ok {
+			return nil
+		}
+		userID = id
+	default:
 		return nil
 	}
-	u := s.userLocked(t.userID)
+	u := s.userLocked(userID)
 	if u == nil || u.Inactive {
 		return nil
 	}

@@ -73,6 +73,11 @@ type Options struct {
 	Start   time.Time      // initial clock, default 2026-06-03 09:00 UTC
 	Zone    *time.Location // tenant zone of LastModified/Created and TrackTime; default UTC
 	Owner   User           // the user of Token; zero: Ann Berg, UserID 29, ann@example.com
+	// LoginServer checks bearer tokens that are not personal access tokens: access
+	// tokens issued by login.timelog.com (OAuth), which the API validates with its
+	// identity provider. It returns the user id a valid token belongs to. Nil: only
+	// personal access tokens are accepted.
+	LoginServer func(token string) (userID int, ok bool)
 
 	DefaultPageSize int // page size without $pagesize; default 10
 	MaxPageSize     int // silent cap; 0: none
@@ -316,6 +321,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			auth = "Bearer unknown"
 			if s.st.tokens[tok] != nil {
 				auth = "Bearer valid"
+			} else if s.opts.LoginServer != nil {
+				if _, ok := s.opts.LoginServer(tok); ok {
+					auth = "Bearer valid"
+				}
 			}
 		}
 	}
