@@ -204,7 +204,7 @@ func TestSignInSecretsAndSignout(t *testing.T) {
 }
 
 func TestDemoHeadlessShowsEachBehaviour(t *testing.T) {
-	code, out, stderr := runCLI(t, t.TempDir(), "", "demo", "--headless", "--cycles", "4")
+	code, out, stderr := runCLI(t, t.TempDir(), "", "demo", "--headless", "--cycles", "3")
 	if code != 0 {
 		t.Fatalf("demo exit %d: %s", code, stderr)
 	}

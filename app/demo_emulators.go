@@ -166,15 +166,18 @@ func (d *emulatorDemo) Step(n int) []string {
 			d.tl.TrackTime(id, d.at(1, 14), 2*time.Hour)
 		}
 		d.b24.AddElapsedAs(ann, d.tasks["onboard"], 45*60, "Call with Cara", d.at(1, 16))
+		d.b24.CompleteTask(ann, d.tasks["cookies"])
+		d.b24.DeleteTask(d.tasks["expenses"])
 		return []string{
 			"Ann tracked time on 5 tasks in Time Doctor over the last 3 days, and 20 m without a task",
 			"Ann logged 2 h in TimeLog on 'Crash on Android 15'",
 			"Ann logged 45 m directly on 'Onboard Cara' in Bitrix24 (it goes to TimeLog too)",
+			"'Cookie banner' was completed in Bitrix24",
+			"'Expense reports' was deleted in Bitrix24",
 		}
 	case 3:
-		d.b24.CompleteTask(ann, d.tasks["cookies"])
+		d.b24.RenewTask(ann, d.tasks["cookies"])
 		d.b24.MoveTask(d.tasks["screens"], groupOf(d.b24, d.tasks["landing"]))
-		d.b24.DeleteTask(d.tasks["expenses"])
 		if id, ok := d.tdTask("landing"); ok {
 			d.td.AddWorklog(d.tdAnn, id, d.at(2, 17), 25*60, "manual")
 		}
@@ -182,10 +185,10 @@ func (d *emulatorDemo) Step(n int) []string {
 			d.td.AddWorklog(d.tdAnn, id, d.at(0, 15), 3600, "computer")
 		}
 		out := []string{
-			"'Cookie banner' was completed in Bitrix24",
+			"'Cookie banner' was renewed",
 			"'App store screenshots' moved to the Website relaunch group",
-			"'Expense reports' was deleted in Bitrix24",
 			"Ann added 25 m two days ago on 'Design the new landing page' (an edit in the past)",
+			"Ann tracked another hour on 'Push notifications' today",
 		}
 		for _, e := range d.b24.ElapsedOf(d.tasks["blog"]) {
 			if mk, ok := connector.ParseElapsedMarker(e.Comment); ok && e.UserID == ann && mk.Tracker == connector.TrackerTimeDoctor {
@@ -196,9 +199,6 @@ func (d *emulatorDemo) Step(n int) []string {
 			}
 		}
 		return out
-	case 4:
-		d.b24.RenewTask(ann, d.tasks["cookies"])
-		return []string{"'Cookie banner' was renewed"}
 	}
 	return nil
 }
