@@ -79,12 +79,11 @@ type Client struct {
 	portal  string // the configured host: stable for the client's life (keys, GUIDs)
 	secret  string // webhook code, redacted everywhere
 	hookUID string
-	tok     Token
-	flight  *refreshFlight
-	blocked map[string]time.Time // method → until (429 OPERATION_TIME_LIMIT)
-	resetAt time.Time            // last seen time.operating_reset_at
-	noSub   bool                 // the portal rejected ::SUBFILTER role filters
-	groups  map[string]string    // group id → name seen in task replies
+	tokens  *rest.Refresher[Token] // the OAuth pair; single-flight refresh
+	blocked map[string]time.Time   // method → until (429 OPERATION_TIME_LIMIT)
+	resetAt time.Time              // last seen time.operating_reset_at
+	noSub   bool                   // the portal rejected ::SUBFILTER role filters
+	groups  map[string]string      // group id → name seen in task replies
 }
 
 var webhookRe = regexp.MustCompile(`^(https?://[^/]+)/rest/(\d+)/([^/]+)/?`)
@@ -108,7 +107,8 @@ func redactURL(raw string) string {
 
 // New builds a client.
 func New(cfg Config) (*Client, error) {
-	c := &Client{cfg: cfg, http: cfg.HTTPClient, log: cfg.Logger, now: cfg.Now, tok: cfg.Token,
+	c := &Client{cfg: cfg, http: cfg.HTTPClient, log: cfg.Logger, now: cfg.Now,
+		tokens:  rest.NewRefresher(cfg.Token, func(t Token) string { return t.AccessToken }),
 		blocked: map[string]time.Time{}, groups: map[string]string{}}
 	if c.http == nil {
 		c.http = &http.Client{Timeout: 60 * time.Second}
@@ -221,11 +221,7 @@ func (c *Client) BaseURL() string {
 }
 
 // Token returns the current token pair.
-func (c *Client) Token() Token {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.tok
-}
+func (c *Client) Token() Token { return c.tokens.Current() }
 
 // envelope is the REST reply (spec §2.2–2.3).
 type envelope struct {
@@ -373,8 +369,8 @@ func (c *Client) once(ctx context.Context, method string, params []byte) (env *e
 	defer func() { <-c.inflight }()
 	c.mu.Lock()
 	base, hook := c.base, c.secret != ""
-	tok = c.tok.AccessToken
 	c.mu.Unlock()
+	tok = c.tokens.Current().AccessToken
 	env, status, err = c.send(ctx, base, method, params, tok, hook)
 	return env, status, tok, err
 }

@@ -160,61 +160,27 @@ type tokenReply struct {
 	Desc           string     `json:"error_description"`
 }
 
-type refreshFlight struct {
-	done chan struct{}
-	err  error
-}
-
 // refresh renews the pair once for everybody whose call failed with token
 // used (single-flight; refresh tokens are single-use). The new pair is stored
 // through OnToken before anyone uses it.
 func (c *Client) refresh(ctx context.Context, used string) error {
-	c.mu.Lock()
-	if c.tok.AccessToken != used {
-		c.mu.Unlock()
-		return nil // somebody else refreshed meanwhile
-	}
-	if f := c.flight; f != nil {
-		c.mu.Unlock()
-		select {
-		case <-f.done:
-			return f.err
-		case <-ctx.Done():
-			return ctx.Err()
+	_, err := c.tokens.Refresh(ctx, used, func(ctx context.Context, old Token) (Token, error) {
+		if c.cfg.OAuth == nil || old.RefreshToken == "" {
+			return Token{}, &connector.APIError{Service: service, Op: "oauth/token", Message: "access token expired and no refresh token", Kind: connector.ErrUnauthorized}
 		}
-	}
-	if c.cfg.OAuth == nil || c.tok.RefreshToken == "" {
-		c.mu.Unlock()
-		return &connector.APIError{Service: service, Op: "oauth/token", Message: "access token expired and no refresh token", Kind: connector.ErrUnauthorized}
-	}
-	f := &refreshFlight{done: make(chan struct{})}
-	c.flight = f
-	old := c.tok
-	c.mu.Unlock()
-
-	// A refresh that reached the server has spent the old refresh token: finish
-	// it even if the caller gives up.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	tok, err := c.doRefresh(rctx, old)
-	if err == nil && c.cfg.OnToken != nil {
-		if perr := c.cfg.OnToken(rctx, tok); perr != nil {
-			err = fmt.Errorf("bitrix24: storing the refreshed token failed: %w", perr)
+		tok, err := c.doRefresh(ctx, old)
+		if err == nil && c.cfg.OnToken != nil {
+			if perr := c.cfg.OnToken(ctx, tok); perr != nil {
+				err = fmt.Errorf("bitrix24: storing the refreshed token failed: %w", perr)
+			}
 		}
-	}
-	cancel()
-	c.mu.Lock()
-	if tok.AccessToken != "" {
-		c.tok = tok
-	}
-	c.flight = nil
-	c.mu.Unlock()
-	if err == nil {
+		if err != nil {
+			c.log.Warn("bitrix24 token refresh failed", "err", err)
+			return Token{}, err
+		}
 		c.log.Info("bitrix24 token refreshed", "expires", tok.Expiry)
-	} else {
-		c.log.Warn("bitrix24 token refresh failed", "err", err)
-	}
-	f.err = err
-	close(f.done)
+		return tok, nil
+	})
 	return err
 }
 

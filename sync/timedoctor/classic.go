@@ -66,11 +66,10 @@ type Classic struct {
 	pacer *rest.Pacer
 	log   *slog.Logger
 
-	refreshMu sync.Mutex // single-flight refresh
-	mu        sync.Mutex
-	tok       ClassicToken
-	dead      bool
-	me        *classicMe
+	tokens *rest.Refresher[ClassicToken] // single-flight refresh, stored before use
+	mu     sync.Mutex
+	dead   bool
+	me     *classicMe
 }
 
 type classicMe struct {
@@ -93,7 +92,8 @@ func NewClassic(cfg ClassicConfig) (*Classic, error) {
 	d := tmp.cfg
 	cfg.HTTP, cfg.Now, cfg.UserAgent, cfg.Pacer, cfg.Timeout, cfg.MaxRetryAfter, cfg.MaxTaskName =
 		d.HTTP, d.Now, d.UserAgent, d.Pacer, d.Timeout, d.MaxRetryAfter, d.MaxTaskName
-	return &Classic{cfg: cfg, base: base, pacer: tmp.pacer, log: tmp.log.With("edition", "classic"), tok: cfg.Token}, nil
+	return &Classic{cfg: cfg, base: base, pacer: tmp.pacer, log: tmp.log.With("edition", "classic"),
+		tokens: rest.NewRefresher(cfg.Token, func(t ClassicToken) string { return t.Access })}, nil
 }
 
 // AuthCodeURL is the browser URL of the authorization-code flow.
@@ -119,10 +119,15 @@ func CodeFromCallback(callback *url.URL, state string) (string, error) {
 
 // Exchange trades an authorization code for a pair, saves it and starts using it.
 func (c *Classic) Exchange(ctx context.Context, code string) (ClassicToken, error) {
-	return c.grant(ctx, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {c.cfg.RedirectURI}})
+	t, err := c.grant(ctx, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {c.cfg.RedirectURI}})
+	if err == nil {
+		c.tokens.Set(t)
+	}
+	return t, err
 }
 
-// grant calls the token route (GET with query, as Classic clients do).
+// grant calls the token route (GET with query, as Classic clients do) and saves
+// the new pair before it returns.
 func (c *Classic) grant(ctx context.Context, q url.Values) (ClassicToken, error) {
 	q.Set("client_id", c.cfg.ClientID)
 	q.Set("client_secret", c.cfg.ClientSecret)
@@ -150,25 +155,19 @@ func (c *Classic) grant(ctx context.Context, q url.Values) (ClassicToken, error)
 		}
 	}
 	c.mu.Lock()
-	c.tok, c.dead = t, false
+	c.dead = false
 	c.mu.Unlock()
 	return t, nil
 }
 
 // refresh renews the pair once for all callers that saw stale fail.
 func (c *Classic) refresh(ctx context.Context, stale string) error {
-	c.refreshMu.Lock()
-	defer c.refreshMu.Unlock()
-	c.mu.Lock()
-	cur := c.tok
-	c.mu.Unlock()
-	if cur.Access != stale {
-		return nil // another call refreshed already
-	}
-	if cur.Refresh == "" {
-		return &connector.APIError{Service: service, Op: "refresh", Message: "no refresh token", Kind: connector.ErrUnauthorized}
-	}
-	_, err := c.grant(ctx, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {cur.Refresh}})
+	_, err := c.tokens.Refresh(ctx, stale, func(ctx context.Context, old ClassicToken) (ClassicToken, error) {
+		if old.Refresh == "" {
+			return ClassicToken{}, &connector.APIError{Service: service, Op: "refresh", Message: "no refresh token", Kind: connector.ErrUnauthorized}
+		}
+		return c.grant(ctx, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {old.Refresh}})
+	})
 	return err
 }
 
@@ -189,9 +188,7 @@ func (c *Classic) call(ctx context.Context, rq classicReq, out any) error {
 	}
 	body, err := c.paced(ctx, rq)
 	if errors.Is(err, connector.ErrUnauthorized) {
-		c.mu.Lock()
-		stale := c.tok.Access
-		c.mu.Unlock()
+		stale := c.tokens.Current().Access
 		if rerr := c.refresh(ctx, stale); rerr != nil {
 			c.mu.Lock()
 			c.dead = true
@@ -253,9 +250,7 @@ func (c *Classic) once(ctx context.Context, rq classicReq) ([]byte, bool, error)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", c.cfg.UserAgent)
 	if !rq.noAuth {
-		c.mu.Lock()
-		req.Header.Set("Authorization", "Bearer "+c.tok.Access)
-		c.mu.Unlock()
+		req.Header.Set("Authorization", "Bearer "+c.tokens.Current().Access)
 	}
 	resp, data, err := rest.Do(c.cfg.HTTP, req, service, op, 0)
 	if err != nil {
