@@ -197,7 +197,7 @@ func TestE2EUIBrowserSignInAndSync(t *testing.T) {
 // ui/accounts.go refreshes its list when a service's state changes: the rows are
 // bound with NewListWithData, whose list only redraws when the number of services
 // changes (Fyne's binding.List.Set notifies the items, not the list).
-const accountRowsRefresh = false
+const accountRowsRefresh = true
 
 // uiRequireDesktop fails (never skips) without the desktop of .ci/with-desktop.sh or
 // the tools the test drives it with.

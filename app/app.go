@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/timebridge/timebridge/app/config"
@@ -47,6 +48,13 @@ type App struct {
 	ready  chan struct{}   // closed when an engine starts (see engineReady)
 	show   <-chan struct{} // a second launch asks to show the window
 	ctx    context.Context // the GUI's context, for engines started after a sign-in
+	// stopServe stops the running engine's scheduler and waits for it.
+	stopServe func()
+	// cfgMu orders the window's concurrent settings calls (SetSetting and SignIn
+	// write the config; Settings and NotificationsEnabled read it).
+	cfgMu sync.RWMutex
+	// notify mirrors ui.notifications for the UI thread, which must not wait on cfgMu.
+	notify atomic.Bool
 	// authorize runs a sign-in from the window; set by the GUI start-up.
 	authorize func(ctx context.Context, service string) error
 }
@@ -100,8 +108,10 @@ func open(env Env, home, keyringMode string, logToStderr bool) (*App, error) {
 	if err != nil {
 		return nil, usageErr("open the log in %s: %v (check the permissions or set %s)", home, err, config.EnvHome)
 	}
-	return &App{Home: home, Config: cfg, Secrets: sec, Log: log, stdin: env.Stdin, stdout: env.Stdout, stderr: env.Stderr,
-		logCloser: closer, now: time.Now}, nil
+	a := &App{Home: home, Config: cfg, Secrets: sec, Log: log, stdin: env.Stdin, stdout: env.Stdout, stderr: env.Stderr,
+		logCloser: closer, now: time.Now}
+	a.notify.Store(cfg.UI.Notifications)
+	return a, nil
 }
 
 // Close releases the state file and the log.

@@ -19,6 +19,8 @@ func (a *App) SignIn(ctx context.Context, service string, c backend.Credentials)
 	if err := checkService(service); err != nil {
 		return err
 	}
+	a.cfgMu.Lock()
+	defer a.cfgMu.Unlock()
 	var err error
 	switch service {
 	case "bitrix24":
@@ -58,6 +60,8 @@ var settingLabels = []struct{ key, label string }{
 
 // Settings lists the editable settings with their current values.
 func (a *App) Settings() []backend.Setting {
+	a.cfgMu.RLock()
+	defer a.cfgMu.RUnlock()
 	kinds := map[config.Kind]string{config.KindText: "text", config.KindURL: "url", config.KindBool: "bool",
 		config.KindNumber: "number", config.KindDuration: "duration", config.KindDate: "date", config.KindZone: "zone",
 		config.KindChoice: "choice", config.KindList: "text"}
@@ -79,6 +83,8 @@ func (a *App) Settings() []backend.Setting {
 
 // SetSetting validates and saves one setting.
 func (a *App) SetSetting(key, value string) error {
+	a.cfgMu.Lock()
+	defer a.cfgMu.Unlock()
 	err := a.setConfig(context.Background(), key, value)
 	var ee *ExitError
 	if errors.As(err, &ee) {
@@ -111,4 +117,4 @@ func (a *App) Journal(limit int) []engine.JournalEntry {
 }
 
 // NotificationsEnabled reports the ui.notifications setting.
-func (a *App) NotificationsEnabled() bool { return a.Config.UI.Notifications }
+func (a *App) NotificationsEnabled() bool { return a.notify.Load() }

@@ -73,6 +73,7 @@ func (a *App) setConfig(ctx context.Context, key, value string) error {
 	if err := a.Config.Save(a.Home); err != nil {
 		return &ExitError{Code: ExitUsage, Err: err}
 	}
+	a.notify.Store(a.Config.UI.Notifications)
 	if key == "ui.autostart" {
 		if err := a.applyAutostart(); err != nil {
 			return fmt.Errorf("ui.autostart is saved, but the login item could not be changed: %w", err)

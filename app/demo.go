@@ -124,7 +124,7 @@ func orDash(s string) string {
 // demoLoop drives the window demo: a cycle now, then the scripted changes and a
 // cycle every 20 s, so the window shows each behaviour happening.
 func (a *App) demoLoop(ctx context.Context, world demoWorld, eng *engine.Engine, w io.Writer) {
-	go eng.Serve(ctx)
+	a.serve(eng)
 	t := time.NewTicker(20 * time.Second)
 	defer t.Stop()
 	for i := 2; ; i++ {

@@ -49,7 +49,8 @@ func runGUI(ctx context.Context, env Env, gui GUI, startHidden bool) error {
 		a.idle = fixedWatcher{engine.Status{State: engine.StateSignInNeeded, LastError: err.Error(), Services: a.configuredServices()}}
 		return gui(ctx, a, false)
 	}
-	go eng.Serve(ctx)
+	a.serve(eng)
+	defer a.stopServing()
 	return gui(ctx, a, startHidden)
 }
 
@@ -89,7 +90,21 @@ func (w *appWatcher) Next(ctx context.Context) (engine.Status, error) {
 			if w.target != eng {
 				w.target, w.inner = eng, eng.Watch()
 			}
-			return w.inner.Next(ctx)
+			// Follow this engine until the App replaces it (a sign-in added a service).
+			cctx, cancel := context.WithCancel(ctx)
+			go func() {
+				select {
+				case <-ready:
+					cancel()
+				case <-cctx.Done():
+				}
+			}()
+			st, err := w.inner.Next(cctx)
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				continue // the engine was replaced: follow the new one
+			}
+			return st, err
 		}
 		if !w.shown {
 			w.shown = true
@@ -187,21 +202,52 @@ func (a *App) Authorize(ctx context.Context, service string) error {
 	return a.startAfterSignIn()
 }
 
-// startAfterSignIn starts the engine once the services are signed in.
+// startAfterSignIn (re)starts the engine after a sign-in, so that a service that
+// was missing joins the sync; the window follows the new engine.
 func (a *App) startAfterSignIn() error {
-	if a.eng() != nil {
-		a.SyncNow()
+	if a.ctx == nil { // not the GUI (commands): the next start picks it up
 		return nil
 	}
+	a.stopServing()
 	eng, err := a.startEngine(a.ctx)
 	if err != nil {
 		return err
 	}
-	go eng.Serve(a.ctx)
-	a.mu.Lock()
-	close(a.engineReady())
-	a.mu.Unlock()
+	a.serve(eng)
 	return nil
+}
+
+// serve runs eng's scheduler until the App stops it, and wakes the window's watcher.
+func (a *App) serve(eng *engine.Engine) {
+	ctx, cancel := context.WithCancel(a.ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := eng.Serve(ctx); err != nil {
+			a.Log.Error("scheduler", "err", err)
+		}
+	}()
+	a.mu.Lock()
+	a.stopServe = func() { cancel(); <-done }
+	close(a.engineReady())
+	a.ready = nil // the next engine gets a fresh channel
+	a.mu.Unlock()
+}
+
+// stopServing stops the running engine and releases the state file.
+func (a *App) stopServing() {
+	a.mu.Lock()
+	stop, st := a.stopServe, a.store
+	a.stopServe, a.engine, a.store = nil, nil, nil
+	a.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	if st != nil {
+		if err := st.Close(); err != nil {
+			a.Log.Warn("close the state file", "err", err)
+		}
+	}
 }
 
 func hostOnly(u string) string {

@@ -21,9 +21,15 @@ type accountsTab struct {
 	list     *widget.List
 	content  fyne.CanvasObject
 
+	// webhook opens the Bitrix24 webhook dialog; it sits below the rows, on the
+	// left, and shows while Bitrix24 is not signed in.
+	webhook *widget.Button
+
 	// busy holds the cancel function of each running Authorize or SignOut, by
 	// service. Only the Fyne thread touches it.
 	busy map[string]context.CancelFunc
+	// dialog is the sign-in dialog opened last (tests drive it).
+	dialog *signInDialog
 }
 
 func newAccountsTab(v *view) *accountsTab {
@@ -39,17 +45,35 @@ func newAccountsTab(v *view) *accountsTab {
 	note.Wrapping = fyne.TextWrapWord
 	intro := widget.NewLabel("Sign in to Bitrix24 and your time tracker. Tokens are kept in the system keychain.")
 	intro.Wrapping = fyne.TextWrapWord
-	t.content = container.NewBorder(intro, note, nil, nil, t.list)
+	// Extra ways in go below the rows, on the left: each row keeps one button on
+	// its right (Authorize, Sign in…, Sign out or Cancel).
+	t.webhook = widget.NewButton("Use a Bitrix24 webhook instead…", func() { t.signInWebhook() })
+	t.webhook.Hide()
+	bottom := container.NewVBox(note, container.NewHBox(t.webhook))
+	t.content = container.NewBorder(intro, bottom, nil, nil, t.list)
 	return t
 }
 
-func (t *accountsTab) update(st engine.Status) { _ = t.services.Set(st.Services) }
+func (t *accountsTab) update(st engine.Status) {
+	_ = t.services.Set(st.Services)
+	// A bound list redraws on its own only when the number of items changes; a
+	// service that signed in keeps the count, so redraw the rows.
+	t.list.Refresh()
+	b24 := false
+	for _, s := range st.Services {
+		if s.Service == "bitrix24" && !s.SignedIn {
+			b24 = true
+		}
+	}
+	visible(t.webhook, b24)
+}
 
 // accountRow is one service: name, account line, problem, and one button.
 type accountRow struct {
 	widget.BaseWidget
 	name, account *widget.Label
 	action        *widget.Button
+	box           *fyne.Container
 }
 
 func newAccountRow() fyne.CanvasObject {
@@ -59,26 +83,32 @@ func newAccountRow() fyne.CanvasObject {
 		action:  widget.NewButton("Authorize", nil),
 	}
 	r.account.Truncation = fyne.TextTruncateEllipsis
+	r.box = container.NewBorder(nil, nil, r.name, r.action, r.account)
 	r.ExtendBaseWidget(r)
 	return r
 }
 
-func (r *accountRow) CreateRenderer() fyne.WidgetRenderer {
-	return widget.NewSimpleRenderer(container.NewBorder(nil, nil, r.name, r.action, r.account))
-}
+func (r *accountRow) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(r.box) }
 
 // accountAction is the button label for a service: Cancel while busy, else Sign out
-// when signed in, else Authorize.
+// when signed in, else Sign in… for the services whose credentials are typed into a
+// dialog (Time Doctor, TimeLog) and Authorize for the browser flow (Bitrix24).
 func accountAction(s engine.ServiceState, busy bool) string {
 	switch {
 	case busy:
 		return "Cancel"
 	case s.SignedIn:
 		return "Sign out"
+	case typedSignIn(s.Service):
+		return "Sign in…"
 	default:
 		return "Authorize"
 	}
 }
+
+// typedSignIn reports whether the service signs in with a dialog in the window
+// rather than in the browser.
+func typedSignIn(service string) bool { return service == "timedoctor" || service == "timelog" }
 
 func (t *accountsTab) updateRow(di binding.DataItem, o fyne.CanvasObject) {
 	s, err := di.(binding.Item[engine.ServiceState]).Get()
@@ -92,6 +122,7 @@ func (t *accountsTab) updateRow(di binding.DataItem, o fyne.CanvasObject) {
 	r.action.SetText(accountAction(s, busy))
 	svc, signedIn := s.Service, s.SignedIn
 	r.action.OnTapped = func() { t.tap(svc, signedIn) }
+	r.box.Refresh() // lay out again: a recycled row's name and button change width
 }
 
 // tap starts (or cancels) a sign-in or sign-out; the Backend call runs off the Fyne
@@ -101,12 +132,25 @@ func (t *accountsTab) tap(service string, signedIn bool) {
 		cancel()
 		return
 	}
+	if !signedIn {
+		switch service {
+		case "timedoctor":
+			t.signInTimeDoctor()
+			return
+		case "timelog":
+			t.signInTimeLog()
+			return
+		}
+	}
 	name := serviceName(service)
 	ctx, cancel := context.WithCancel(t.v.ctx)
 	t.busy[service] = cancel
 	t.list.Refresh()
 
 	call, doing, done := t.v.backend.Authorize, "Signing in to "+name+" — finish in your browser…", "Signed in to "+name
+	if service == "bitrix24" {
+		doing += " If no browser opened, run: timebridge authorize bitrix24"
+	}
 	failed := "Sign-in to " + name + " failed: "
 	if signedIn {
 		call, doing, done = t.v.backend.SignOut, "Signing out of "+name+"…", "Signed out of "+name

@@ -16,6 +16,11 @@ var twoServices = engine.Status{Services: []engine.ServiceState{
 	{Service: "timelog", Problem: "token revoked — sign in again"},
 }}
 
+// signedOut is a first start: nothing signed in yet.
+var signedOut = engine.Status{State: engine.StateSignInNeeded, Services: []engine.ServiceState{
+	{Service: "bitrix24"}, {Service: "timedoctor"}, {Service: "timelog"},
+}}
+
 func TestAccountsTab(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -25,19 +30,23 @@ func TestAccountsTab(t *testing.T) {
 		notice string
 	}{
 		{"sign out", "Sign out", nil, "SignOut(bitrix24)", "Signed out of Bitrix24"},
-		{"authorize", "Authorize", nil, "Authorize(timelog)", "Signed in to TimeLog"},
-		{"authorize fails", "Authorize", errors.New("the browser sign-in timed out after 5m0s"), "Authorize(timelog)",
-			"Sign-in to TimeLog failed: the browser sign-in timed out after 5m0s"},
+		{"authorize", "Authorize", nil, "Authorize(bitrix24)", "Signed in to Bitrix24"},
+		{"authorize fails", "Authorize", errors.New("the browser sign-in timed out after 5m0s"), "Authorize(bitrix24)",
+			"Sign-in to Bitrix24 failed: the browser sign-in timed out after 5m0s"},
 		{"sign out fails", "Sign out", errors.New("keychain locked"), "SignOut(bitrix24)", "Sign-out of Bitrix24 failed: keychain locked"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			b := &fakeBackend{err: tc.err}
 			v := newTestView(t, b, nil)
-			v.apply(twoServices)
+			st := twoServices
+			if tc.button == "Authorize" {
+				st.Services = []engine.ServiceState{{Service: "bitrix24"}, twoServices.Services[1]}
+			}
+			v.apply(st)
 			show(t, v.accounts.content)
 			got := texts(v.accounts.content)
-			for _, want := range []string{"Bitrix24", "signed in — Ann (ann@acme.com) — acme.bitrix24.com", "TimeLog", "not signed in · token revoked — sign in again"} {
+			for _, want := range []string{"Bitrix24", "TimeLog", "not signed in · token revoked — sign in again"} {
 				if !strings.Contains(got, want) {
 					t.Errorf("Accounts tab lacks %q; it shows:\n%s", want, got)
 				}
@@ -75,12 +84,12 @@ func TestAccountsCancel(t *testing.T) {
 			f() // its fyne.Do runs inline in the test driver, before finished closes
 		}()
 	}
-	v.apply(twoServices)
+	v.apply(signedOut)
 	show(t, v.accounts.content)
 
 	test.Tap(buttons(v.accounts.content, "Authorize")[0])
 	<-started
-	if got, _ := v.accounts.notice.Get(); got != "Signing in to TimeLog — finish in your browser…" {
+	if got, _ := v.accounts.notice.Get(); got != "Signing in to Bitrix24 — finish in your browser… If no browser opened, run: timebridge authorize bitrix24" {
 		t.Errorf("notice while signing in = %q", got)
 	}
 	cancel := buttons(v.accounts.content, "Cancel")
@@ -90,8 +99,8 @@ func TestAccountsCancel(t *testing.T) {
 	test.Tap(cancel[0])
 	<-finished
 
-	wantCalls(t, b, "Authorize(timelog)")
-	if got, _ := v.accounts.notice.Get(); got != "TimeLog: cancelled" {
+	wantCalls(t, b, "Authorize(bitrix24)")
+	if got, _ := v.accounts.notice.Get(); got != "Bitrix24: cancelled" {
 		t.Errorf("notice after Cancel = %q", got)
 	}
 	if n := len(buttons(v.accounts.content, "Authorize")); n != 1 {
@@ -106,10 +115,12 @@ func TestAccountAction(t *testing.T) {
 		busy bool
 		want string
 	}{
-		{engine.ServiceState{}, false, "Authorize"},
-		{engine.ServiceState{SignedIn: true}, false, "Sign out"},
-		{engine.ServiceState{SignedIn: true}, true, "Cancel"},
-		{engine.ServiceState{}, true, "Cancel"},
+		{engine.ServiceState{Service: "bitrix24"}, false, "Authorize"},
+		{engine.ServiceState{Service: "timedoctor"}, false, "Sign in…"},
+		{engine.ServiceState{Service: "timelog"}, false, "Sign in…"},
+		{engine.ServiceState{Service: "timelog", SignedIn: true}, false, "Sign out"},
+		{engine.ServiceState{Service: "bitrix24", SignedIn: true}, true, "Cancel"},
+		{engine.ServiceState{Service: "bitrix24"}, true, "Cancel"},
 	}
 	for _, tc := range cases {
 		if got := accountAction(tc.s, tc.busy); got != tc.want {

@@ -6,7 +6,14 @@
 // tooltip are rebuilt from the snapshot. A click only sends an intent to the
 // Backend (SyncNow, Pause, Retry, Authorize, …); its effect arrives with a later
 // snapshot. Widgets are built once, against data bindings, and never touched from
-// another goroutine.
+// another goroutine. With each snapshot the bridge also reads the journal (the
+// Activity tab) and the zone warning (the Settings tab), and notifyFor decides on
+// at most one notification (design §1: state changes only, coalesced, with an off
+// switch, none for the initial state).
+//
+// Credentials are typed into dialogs opened from the Accounts tab (Time Doctor
+// email, password and two-factor code; a TimeLog token; a Bitrix24 webhook); each
+// row keeps one button on its right, Bitrix24's Authorize (the browser flow) first.
 //
 // The tray is used only where it can work: a desktop driver and, on Linux and the
 // BSDs, a reachable D-Bus session bus (without one, fyne.io/systray panics on

@@ -23,6 +23,16 @@ type fakeBackend struct {
 	err     error // returned by Resolve, Authorize and SignOut
 	// authorize, when set, replaces Authorize's body (e.g. to block until ctx ends).
 	authorize func(ctx context.Context, service string) error
+	// signIn, when set, replaces SignIn's body; else SignIn returns err.
+	signIn func(ctx context.Context, service string, c Credentials) error
+	// setSetting, when set, replaces SetSetting's body; else it saves into settings.
+	setSetting func(key, value string) error
+
+	settings      []Setting
+	normalise     map[string]string // SetSetting stores normalise[value] instead, when set
+	zoneWarning   string
+	journal       []engine.JournalEntry
+	notifications bool
 }
 
 func (f *fakeBackend) record(format string, args ...any) {
@@ -60,6 +70,67 @@ func (f *fakeBackend) Authorize(ctx context.Context, s string) error {
 	}
 	return f.err
 }
+
+// SignIn records the credentials with the secrets masked: "SignIn(timedoctor,
+// email=ann@acme.com password=*** totp=123456)".
+func (f *fakeBackend) SignIn(ctx context.Context, s string, c Credentials) error {
+	var parts []string
+	for _, kv := range []struct{ k, v string }{{"email", c.Email}, {"password", c.Password}, {"totp", c.TOTP},
+		{"token", c.Token}, {"webhook", c.Webhook}} {
+		if kv.v == "" {
+			continue
+		}
+		if kv.k == "password" || kv.k == "token" {
+			kv.v = "***" + kv.v[len(kv.v)-min(2, len(kv.v)):]
+		}
+		parts = append(parts, kv.k+"="+kv.v)
+	}
+	f.record("SignIn(%s, %s)", s, strings.Join(parts, " "))
+	if f.signIn != nil {
+		return f.signIn(ctx, s, c)
+	}
+	return f.err
+}
+
+func (f *fakeBackend) Settings() []Setting {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Setting(nil), f.settings...)
+}
+
+func (f *fakeBackend) SetSetting(key, value string) error {
+	f.record("SetSetting(%s, %s)", key, value)
+	if f.setSetting != nil {
+		if err := f.setSetting(key, value); err != nil {
+			return err
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if n, ok := f.normalise[value]; ok {
+		value = n
+	}
+	for i := range f.settings {
+		if f.settings[i].Key == key {
+			f.settings[i].Value = value
+		}
+	}
+	return nil
+}
+
+func (f *fakeBackend) ZoneWarning() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.zoneWarning
+}
+
+func (f *fakeBackend) Journal(limit int) []engine.JournalEntry {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]engine.JournalEntry(nil), f.journal[:min(limit, len(f.journal))]...)
+}
+
+func (f *fakeBackend) NotificationsEnabled() bool { return f.notifications }
 
 // fakeWatcher hands out the given snapshots in order, then ends like a cancelled
 // context.

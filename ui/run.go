@@ -61,7 +61,7 @@ func Run(ctx context.Context, b Backend, opts Options) error {
 	tray := isDesktop && sessionBusReachable()
 	hosted := tray && trayHosted()
 
-	cfg := viewConfig{backend: b, showWindow: show, quit: quit}
+	cfg := viewConfig{backend: b, window: w, showWindow: show, quit: quit}
 	if tray {
 		cfg.tray = deskTray{desk}
 	}

@@ -129,6 +129,10 @@ func (t *statusTab) update(st engine.Status, now time.Time) {
 	_ = t.parked.Set(st.Parked)
 	_ = t.conflicts.Set(st.Conflicts)
 	_ = t.ledger.Set(st.Ledger)
+	// Rows whose values change while their number stays the same are redrawn too.
+	t.parkedList.Refresh()
+	t.conflictsList.Refresh()
+	t.ledgerTable.Refresh()
 }
 
 func enable(b *widget.Button, on bool) {

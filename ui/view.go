@@ -31,8 +31,16 @@ type view struct {
 
 	status   *statusTab
 	accounts *accountsTab
+	settings *settingsTab
+	activity *activityTab
 	tabs     *container.AppTabs
 	content  fyne.CanvasObject
+	window   fyne.Window // parent of dialogs; nil: the app's first window
+
+	// notify sends a notification; prev and notes are notifyFor's memory.
+	notify func(*fyne.Notification)
+	prev   engine.Status
+	notes  notifyState
 
 	tray       trayHost // nil: no tray
 	showWindow func()
@@ -46,10 +54,12 @@ type view struct {
 
 type viewConfig struct {
 	backend    Backend
-	now        func() time.Time // time.Now when nil
-	async      func(func())     // go f() when nil
-	tray       trayHost         // nil: no tray
-	notice     string           // one line above the tabs ("" for none)
+	now        func() time.Time         // time.Now when nil
+	async      func(func())             // go f() when nil
+	tray       trayHost                 // nil: no tray
+	notice     string                   // one line above the tabs ("" for none)
+	window     fyne.Window              // parent of dialogs; nil: the app's first window
+	notify     func(*fyne.Notification) // the app's SendNotification when nil
 	showWindow func()
 	quit       func()
 }
@@ -61,6 +71,8 @@ func newView(ctx context.Context, c viewConfig) *view {
 		now:        c.now,
 		async:      c.async,
 		tray:       c.tray,
+		window:     c.window,
+		notify:     c.notify,
 		showWindow: c.showWindow,
 		quit:       c.quit,
 	}
@@ -70,6 +82,9 @@ func newView(ctx context.Context, c viewConfig) *view {
 	if v.async == nil {
 		v.async = func(f func()) { go f() }
 	}
+	if v.notify == nil {
+		v.notify = func(n *fyne.Notification) { fyne.CurrentApp().SendNotification(n) }
+	}
 	for _, f := range []*func(){&v.showWindow, &v.quit} {
 		if *f == nil {
 			*f = func() {}
@@ -77,11 +92,15 @@ func newView(ctx context.Context, c viewConfig) *view {
 	}
 	v.status = newStatusTab(v)
 	v.accounts = newAccountsTab(v)
+	v.settings = newSettingsTab(v)
+	v.activity = newActivityTab(v)
+	// The order of the tabs, and Bitrix24's Authorize as the first button on
+	// Accounts, are relied on by the end-to-end test that clicks the window.
 	v.tabs = container.NewAppTabs(
 		container.NewTabItem("Status", v.status.content),
 		container.NewTabItem("Accounts", v.accounts.content),
-		container.NewTabItem("Settings", settingsTab()),
-		container.NewTabItem("Activity", activityTab(v.openLogs)),
+		container.NewTabItem("Settings", v.settings.content),
+		container.NewTabItem("Activity", v.activity.content),
 	)
 	v.content = v.tabs
 	if c.notice != "" {
@@ -93,6 +112,17 @@ func newView(ctx context.Context, c viewConfig) *view {
 }
 
 func (v *view) openLogs() { openFolder(v.backend.LogDir()) }
+
+// parent is the window dialogs open over.
+func (v *view) parent() fyne.Window {
+	if v.window != nil {
+		return v.window
+	}
+	if ws := fyne.CurrentApp().Driver().AllWindows(); len(ws) > 0 {
+		return ws[0]
+	}
+	return nil
+}
 
 // apply shows one snapshot in the window and the tray. It runs on the Fyne thread.
 func (v *view) apply(st engine.Status) {
@@ -119,16 +149,36 @@ func (v *view) apply(st engine.Status) {
 	v.lastState, v.applied = st.State, true
 }
 
+// notifyChange sends the notification (at most one) that the engine's snapshot st
+// calls for, unless the user turned notifications off. It runs on the Fyne thread
+// for every snapshot of the engine (not for the placeholder Run shows before the
+// first), so the first one never notifies.
+func (v *view) notifyChange(st engine.Status) {
+	title, body, ok := notifyFor(v.prev, st, &v.notes, v.now())
+	v.prev = st
+	if ok && v.backend.NotificationsEnabled() {
+		v.notify(fyne.NewNotification(title, body))
+	}
+}
+
 // follow is the bridge: it reads snapshots until ctx ends or the watcher fails and
 // hands each to the Fyne thread. The watcher keeps only the newest snapshot, so a
-// busy UI never holds up the engine.
+// busy UI never holds up the engine. With each snapshot it also reads what the
+// backend keeps on disk (the journal, the zone warning), here rather than on the
+// Fyne thread.
 func (v *view) follow(ctx context.Context, w engine.Watcher) {
 	for {
 		st, err := w.Next(ctx)
 		if err != nil {
 			return
 		}
-		fyne.Do(func() { v.apply(st) })
+		journal, zone := v.backend.Journal(journalLimit), v.backend.ZoneWarning()
+		fyne.Do(func() {
+			v.apply(st)
+			v.notifyChange(st)
+			v.activity.set(journal)
+			v.settings.setZoneWarning(zone)
+		})
 	}
 }
 

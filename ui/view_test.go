@@ -19,12 +19,6 @@ func TestViewTabs(t *testing.T) {
 	if got, want := strings.Join(names, ","), "Status,Accounts,Settings,Activity"; got != want {
 		t.Errorf("tabs = %q, want %q", got, want)
 	}
-	for _, i := range []int{2, 3} {
-		show(t, v.tabs.Items[i].Content)
-		if got := texts(v.tabs.Items[i].Content); !strings.Contains(got, "coming in a later version") {
-			t.Errorf("%s tab does not say it is coming later:\n%s", names[i], got)
-		}
-	}
 }
 
 func TestActivityOpensLogFolder(t *testing.T) {
