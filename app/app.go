@@ -41,13 +41,14 @@ type App struct {
 	now            func() time.Time
 	httpClient     *http.Client // nil: the default (honours HTTPS_PROXY, HTTP_PROXY, NO_PROXY)
 
-	mu     sync.Mutex
-	engine *engine.Engine
-	store  *store.Store
-	idle   engine.Watcher  // when no engine could be built: a fixed snapshot
-	ready  chan struct{}   // closed when an engine starts (see engineReady)
-	show   <-chan struct{} // a second launch asks to show the window
-	ctx    context.Context // the GUI's context, for engines started after a sign-in
+	mu      sync.Mutex
+	engine  *engine.Engine
+	store   *store.Store
+	idle    engine.Watcher  // when no engine could be built: a fixed snapshot
+	idleVer int             // bumped when idle changes (setIdle)
+	ready   chan struct{}   // closed when an engine starts (see engineReady)
+	show    <-chan struct{} // a second launch asks to show the window
+	ctx     context.Context // the GUI's context, for engines started after a sign-in
 	// stopServe stops the running engine's scheduler and waits for it.
 	stopServe func()
 	// cfgMu orders the window's concurrent settings calls (SetSetting and SignIn

@@ -84,11 +84,14 @@ func (a *App) Settings() []backend.Setting {
 // SetSetting validates and saves one setting.
 func (a *App) SetSetting(key, value string) error {
 	a.cfgMu.Lock()
-	defer a.cfgMu.Unlock()
 	err := a.setConfig(context.Background(), key, value)
+	a.cfgMu.Unlock()
 	var ee *ExitError
 	if errors.As(err, &ee) {
 		return ee.Err
+	}
+	if err == nil {
+		a.settingsChanged()
 	}
 	return err
 }

@@ -46,7 +46,7 @@ func runGUI(ctx context.Context, env Env, gui GUI, startHidden bool) error {
 		}
 		// Not configured or not signed in yet: the window opens and says so.
 		a.Log.Info("engine not started", "reason", err)
-		a.idle = fixedWatcher{engine.Status{State: engine.StateSignInNeeded, LastError: err.Error(), Services: a.configuredServices()}}
+		a.setIdle(err)
 		return gui(ctx, a, false)
 	}
 	a.serve(eng)
@@ -75,16 +75,17 @@ func (a *App) Watch() engine.Watcher { return &appWatcher{a: a} }
 
 // appWatcher follows whatever engine the App has.
 type appWatcher struct {
-	a      *App
-	inner  engine.Watcher
-	shown  bool
-	target *engine.Engine
+	a        *App
+	inner    engine.Watcher
+	started  bool // a first snapshot was reported
+	seenIdle int  // the App's idleVer last reported
+	target   *engine.Engine
 }
 
 func (w *appWatcher) Next(ctx context.Context) (engine.Status, error) {
 	for {
 		w.a.mu.Lock()
-		eng, idle, ready := w.a.engine, w.a.idle, w.a.engineReady()
+		eng, idle, idleVer, ready := w.a.engine, w.a.idle, w.a.idleVer, w.a.engineReady()
 		w.a.mu.Unlock()
 		if eng != nil {
 			if w.target != eng {
@@ -106,8 +107,8 @@ func (w *appWatcher) Next(ctx context.Context) (engine.Status, error) {
 			}
 			return st, err
 		}
-		if !w.shown {
-			w.shown = true
+		if !w.started || w.seenIdle != idleVer {
+			w.started, w.seenIdle = true, idleVer
 			if idle != nil {
 				return idle.Next(ctx)
 			}
@@ -275,4 +276,27 @@ func (a *App) applyAutostart() error {
 		return err
 	}
 	return m.Disable()
+}
+
+// setIdle shows why no engine runs (not configured, not signed in) and wakes the
+// window's watcher.
+func (a *App) setIdle(reason error) {
+	st := engine.Status{State: engine.StateSignInNeeded, LastError: reason.Error(), Services: a.configuredServices()}
+	a.mu.Lock()
+	a.idle = fixedWatcher{st}
+	a.idleVer++
+	close(a.engineReady())
+	a.ready = nil
+	a.mu.Unlock()
+}
+
+// settingsChanged tries to start the engine once the settings allow it, or
+// refreshes the reason it cannot start yet (window only).
+func (a *App) settingsChanged() {
+	if a.ctx == nil || a.eng() != nil {
+		return
+	}
+	if err := a.startAfterSignIn(); err != nil {
+		a.setIdle(err)
+	}
 }

@@ -91,3 +91,38 @@ func TestSignInFromWindowAddsTheTracker(t *testing.T) {
 		t.Fatalf("the task was not mirrored into Time Doctor after the sign-in: %+v", td.Tasks(co))
 	}
 }
+
+// TestSettingsRefreshTheIdleWindow: before anything is configured the window
+// shows why nothing syncs; choosing a tracker in Settings updates that at once.
+func TestSettingsRefreshTheIdleWindow(t *testing.T) {
+	a := memApp(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a.ctx = ctx
+	_, err := a.startEngine(ctx)
+	if err == nil {
+		t.Fatal("an unconfigured app started an engine")
+	}
+	a.setIdle(err)
+	w := a.Watch()
+	st, err := w.Next(ctx)
+	if err != nil || st.State != engine.StateSignInNeeded || !strings.Contains(st.LastError, "bitrix24.portal") {
+		t.Fatalf("first snapshot %+v, %v", st, err)
+	}
+	if err := a.SetSetting("trackers", "timelog"); err != nil {
+		t.Fatal(err)
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+	defer wcancel()
+	st, err = w.Next(wctx)
+	if err != nil {
+		t.Fatalf("no snapshot after the setting changed: %v", err)
+	}
+	names := ""
+	for _, s := range st.Services {
+		names += s.Service + " "
+	}
+	if names != "bitrix24 timelog " {
+		t.Fatalf("services %q after choosing TimeLog", names)
+	}
+}
