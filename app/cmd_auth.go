@@ -30,7 +30,7 @@ const (
 // signInKeys are the keychain entries Sign out removes per service.
 var signInKeys = map[string][]string{
 	"bitrix24":   {keyBitrix24Token, keyBitrix24Webhook},
-	"timedoctor": {keyTimeDoctorToken},
+	"timedoctor": {keyTimeDoctorToken, keyTimeDoctorClassic},
 	"timelog":    {keyTimeLogToken, keyTimeLogOAuth},
 }
 
@@ -106,6 +106,11 @@ func (a *App) authorizeWebhook(ctx context.Context, env Env, hook string) error 
 // authorizeTimeDoctor signs in to Time Doctor 2 with e-mail and password (and a
 // 2FA code when asked) read from stdin; only the token is kept.
 func (a *App) authorizeTimeDoctor(ctx context.Context, env Env, email string) error {
+	if a.isClassic() { // Classic signs in with OAuth in the browser
+		return a.signInClassic(ctx, func(url string) {
+			fmt.Fprintf(env.Stderr, "Opening your browser to sign in to Time Doctor. If it does not open, visit:\n  %s\n", url)
+		}, nil, env.Stdout)
+	}
 	if email == "" {
 		return usageErr("authorize timedoctor: give --email; the password (and a 2FA code) are read from stdin")
 	}

@@ -192,12 +192,19 @@ func (a *App) Authorize(ctx context.Context, service string) error {
 	if a.authorize != nil {
 		return a.authorize(ctx, service)
 	}
-	if service != "bitrix24" {
-		return errors.New("signing in to " + service + " from the window is not implemented yet: run \"timebridge authorize " +
-			service + "\" in a terminal")
+	ready := func(url string) { a.Log.Info("sign-in URL opened in the browser", "url_host", hostOnly(url)) }
+	var err error
+	switch {
+	case service == "bitrix24":
+		err = a.signInBitrix24(ctx, ready, nil, io.Discard)
+	case service == "timedoctor" && a.isClassic():
+		err = a.signInClassic(ctx, ready, nil, io.Discard)
+	case service == "timelog" && a.Config.TimeLog.ClientID != "":
+		err = a.signInTimeLogOAuth(ctx, ready, nil, io.Discard)
+	default:
+		return errors.New(service + " signs in with the dialog (Sign in…), not in the browser")
 	}
-	if err := a.signInBitrix24(ctx, func(url string) { a.Log.Info("sign-in URL opened in the browser", "url_host", hostOnly(url)) },
-		nil, io.Discard); err != nil {
+	if err != nil {
 		return err
 	}
 	return a.startAfterSignIn()

@@ -110,8 +110,11 @@ func (a *App) bitrix24OAuth(ctx context.Context) (*bitrix24.OAuthConfig, error) 
 		RedirectURI: fmt.Sprintf("http://127.0.0.1:%d/callback", c.RedirectPort), DisablePKCE: !c.PKCE}, nil
 }
 
+// secretsTimeout bounds keychain writes made from a client callback.
+const secretsTimeout = 10 * time.Second
+
 func (a *App) saveSecret(key string, v secrets.Secret) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), secretsTimeout)
 	defer cancel()
 	if err := a.Secrets.Set(ctx, key, v); err != nil {
 		a.Log.Error("save to the keychain", "key", key, "err", err)
@@ -120,9 +123,6 @@ func (a *App) saveSecret(key string, v secrets.Secret) {
 
 // timeDoctorClient builds the Time Doctor 2 client from the stored token.
 func (a *App) timeDoctorClient(ctx context.Context) (*timedoctor.Client, error) {
-	if a.Config.TimeDoctor.Edition == config.EditionClassic {
-		return nil, usageErr("timedoctor.edition=classic: Time Doctor Classic sign-in is not wired into the app yet; use td2")
-	}
 	var tok timeDoctorToken
 	if err := secrets.GetJSON(ctx, a.Secrets, keyTimeDoctorToken, &tok); errors.Is(err, secrets.ErrNotFound) {
 		return nil, errSignIn("timedoctor")
@@ -191,7 +191,11 @@ func (a *App) connectors(ctx context.Context) (src connector.TaskSource, tracker
 		var terr error
 		switch name {
 		case config.TrackerTimeDoctor:
-			tr, terr = a.timeDoctorClient(ctx)
+			if a.isClassic() {
+				tr, terr = a.classicClient(ctx)
+			} else {
+				tr, terr = a.timeDoctorClient(ctx)
+			}
 		case config.TrackerTimeLog:
 			tr, terr = a.timeLogClient(ctx)
 		}
