@@ -34,7 +34,7 @@ import (
 // into TimeLog, and the window shows it. SIGTERM quits the app.
 func TestE2EUIBrowserSignInAndSync(t *testing.T) {
 	uiRequireDesktop(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
 	// 1. The services: a Bitrix24 portal whose consent page must be clicked, and TimeLog.
@@ -68,6 +68,7 @@ func TestE2EUIBrowserSignInAndSync(t *testing.T) {
 		{"bitrix24.client_secret", b24.ClientSecret()},
 		{"trackers", "timelog"},
 		{"timelog.api_url", tl.URL},
+		{"sync.time_zone", "UTC"}, // TimeLog's zone: the time tracked below stays on one day
 	} {
 		tb.must(t, "", "config", "set", kv[0], kv[1])
 	}
@@ -162,7 +163,12 @@ func TestE2EUIBrowserSignInAndSync(t *testing.T) {
 		t.Errorf("the synced window (%s) looks like the sign-in-needed one (%s)", synced.path, first.path)
 	}
 
-	// 6. SIGTERM quits within 10 s, leaving no process behind.
+	// 6. Paused, needs attention (a conflict), error / offline, each back to synced
+	// (e2e_states_test.go).
+	states := &uiStates{shots: shots, gui: gui, win: win, w: w, h: h, b24: b24, tl: tl, anna: anna, tasks: seeded}
+	states.walk(ctx, t, synced)
+
+	// 7. SIGTERM quits within 10 s, leaving no process behind.
 	gui.mustRun(t)
 	if err := gui.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
 		t.Fatal(err)

@@ -94,7 +94,8 @@ func (e *Engine) Resolve(key string, keepBitrix24 bool) error {
 		return err
 	}
 	e.journal(svcBitrix24, "conflict "+key, "resolved: keep Bitrix24 value", hm(c.TrackerSeconds), hm(c.RemoteSeconds))
-	e.hub.update(func(s *Status) { s.Conflicts = e.conflicts() })
+	e.hub.publish(e.baseStatus()) // state and conflicts at once
+	e.SyncNow()                   // and a cycle to bring the ledger up to date
 	return nil
 }
 

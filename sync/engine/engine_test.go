@@ -227,6 +227,9 @@ func TestHumanEditBecomesConflict(t *testing.T) {
 			if err := e.eng.Resolve(c.Key, keep); err != nil {
 				t.Fatal(err)
 			}
+			if st := e.eng.Status(); keep && (len(st.Conflicts) != 0 || st.State == StateAttention) {
+				t.Fatalf("right after keeping the Bitrix24 value: %v, %d conflicts", st.State, len(st.Conflicts))
+			}
 			e.sync()
 			want := int64(600)
 			if !keep {
@@ -237,6 +240,12 @@ func TestHumanEditBecomesConflict(t *testing.T) {
 			}
 			if rep := e.sync(); rep.Conflicts != 0 || rep.Changed != 0 {
 				t.Fatalf("after resolution: %+v, want no conflict and no write", rep)
+			}
+			wantNote := map[bool]string{true: "Bitrix24 value kept", false: ""}[keep]
+			for _, r := range e.eng.Status().Ledger {
+				if r.Day == "2026-06-09" && r.Note != wantNote {
+					t.Fatalf("ledger note %q, want %q", r.Note, wantNote)
+				}
 			}
 		})
 	}
@@ -490,6 +499,9 @@ func TestRateLimitStormSlowsButLosesNothing(t *testing.T) {
 	}
 	if got := w.recordsOf("42", ann)["2026-06-09"]; got != 3600 {
 		t.Fatalf("after the storm: %d s, want 3600", got)
+	}
+	if st := e.eng.Status(); st.State != StateSynced || st.LastError != "" {
+		t.Fatalf("after a clean cycle: state %v, last error %q; want synced and no error", st.State, st.LastError)
 	}
 }
 

@@ -135,17 +135,17 @@ const keyStatus = "status"
 
 // publishAfter publishes the snapshot after a cycle and keeps it in the store.
 func (e *Engine) publishAfter(rep Report, err error) {
-	st := e.baseStatus()
-	if err != nil {
-		st.LastError = err.Error()
+	// The error is this cycle's alone: a clean cycle clears the last one. A cycle
+	// cut short by Pause is no error either.
+	lastErr := ""
+	if err != nil && !(errors.Is(err, context.Canceled) && e.pause().Paused) {
+		lastErr = err.Error()
 	}
-	ps := persistedStatus{LastSync: rep.Finished, LastError: st.LastError, Tasks: st.Tasks, Report: rep, SignIn: e.signInNeeded()}
-	if errors.Is(err, context.Canceled) && e.pause().Paused {
-		st.LastError = ""
+	ps := persistedStatus{LastSync: rep.Finished, LastError: lastErr, Report: rep, SignIn: e.signInNeeded()}
+	if err := e.store.Put(store.BucketCursors, keyStatus, ps); err != nil {
+		e.log.Warn("save the status", "err", err)
 	}
-	e.store.Put(store.BucketCursors, keyStatus, ps)
-	st = e.baseStatus()
-	e.hub.publish(st)
+	e.hub.publish(e.baseStatus())
 }
 
 // baseStatus builds a snapshot from the store and the engine's flags.
@@ -255,6 +255,8 @@ func (e *Engine) saveLedger(cs *cycleState, tr connector.Tracker, items map[stri
 			row.Note = "conflict"
 		case e.parkedNotDue(parkKey("day", tr.Name(), it.key), cs.now) || e.isParked(parkKey("day", tr.Name(), it.key)):
 			row.Note = "parked"
+		case dl.State == dayPosted && dl.Tracked == it.want && dl.Posted != it.want:
+			row.Note = "Bitrix24 value kept"
 		case dl.Posted != it.want || dl.State == dayPending:
 			row.Note = "not yet posted"
 		}
