@@ -18,5 +18,9 @@
 // The tray is used only where it can work: a desktop driver and, on Linux and the
 // BSDs, a reachable D-Bus session bus (without one, fyne.io/systray panics on
 // quit). Without a tray the window stays open, closing it quits, and a one-line
-// notice says why there is no tray icon.
+// notice says why there is no tray icon. Started hidden in a tray that is shown
+// (--autostart), the window and its widgets are not built until the user first
+// opens it (view.ensureWindow): a window never shown still costs its GL context,
+// canvas and widget tree (issue 9). The tray and the notifications follow the
+// snapshots from the start either way.
 package ui

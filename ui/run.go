@@ -38,6 +38,8 @@ type Options struct {
 }
 
 // Run shows the window and the tray and returns when the user quits or ctx ends.
+// With opts.StartHidden and a tray shown, the window is made only when first
+// opened (tray menu, a left click on the icon, a Show request, a new sign-in).
 // It must be called from the main goroutine (Fyne's rule) and only once.
 func Run(ctx context.Context, b Backend, opts Options) error {
 	ctx, cancel := context.WithCancel(ctx)
@@ -51,17 +53,37 @@ func Run(ctx context.Context, b Backend, opts Options) error {
 	if title == "" {
 		title = "timebridge"
 	}
-	w := a.NewWindow(title)
-
 	var quitOnce sync.Once
 	quit := func() { quitOnce.Do(func() { cancel(); a.Quit() }) }
-	show := func() { w.Show(); w.RequestFocus() }
 
 	desk, isDesktop := a.(desktop.App)
 	tray := isDesktop && sessionBusReachable()
 	hosted := tray && trayHosted()
+	// Started hidden in a visible tray, the window and its content are built only
+	// when the user first asks for them (issue 9: a window that is never shown
+	// still costs its GL context, canvas and widgets).
+	lazy := opts.StartHidden && hosted
 
-	cfg := viewConfig{backend: b, window: w, showWindow: show, quit: quit}
+	var w fyne.Window
+	newWindow := func(content fyne.CanvasObject) fyne.Window {
+		w = a.NewWindow(title)
+		w.SetContent(content)
+		w.Resize(fyne.NewSize(900, 640))
+		if tray && !lazy {
+			desk.SetSystemTrayWindow(w) // left click on the icon shows the window
+		}
+		// Closing the window keeps the app in the tray, if the tray can be seen now;
+		// otherwise it would leave the app running with no way back in.
+		w.SetCloseIntercept(func() {
+			if tray && trayHosted() {
+				w.Hide()
+				return
+			}
+			quit()
+		})
+		return w
+	}
+	cfg := viewConfig{backend: b, newWindow: newWindow, lazy: lazy, showWindow: func() { w.Show(); w.RequestFocus() }, quit: quit}
 	if tray {
 		cfg.tray = deskTray{desk}
 	}
@@ -70,22 +92,16 @@ func Run(ctx context.Context, b Backend, opts Options) error {
 	}
 	v := newView(ctx, cfg)
 
-	w.SetContent(v.content)
-	w.Resize(fyne.NewSize(900, 640))
-	if tray {
-		desk.SetSystemTrayWindow(w) // left click on the icon shows the window
-		v.apply(engine.Status{})    // an icon and a menu before the first snapshot
+	if lazy {
+		// SetSystemTrayWindow needs the window; a left click builds it first. Set
+		// before the first menu starts the tray, so that the icon is not announced
+		// as menu-only.
+		systray.SetOnTapped(func() { fyne.Do(v.openWindow) })
 	}
-	// Closing the window keeps the app in the tray, if the tray can be seen now;
-	// otherwise it would leave the app running with no way back in.
-	w.SetCloseIntercept(func() {
-		if tray && trayHosted() {
-			w.Hide()
-			return
-		}
-		quit()
-	})
-	if !opts.StartHidden || !hosted {
+	if tray {
+		v.apply(engine.Status{}) // an icon and a menu before the first snapshot
+	}
+	if !lazy {
 		w.Show()
 	}
 
@@ -104,7 +120,7 @@ func Run(ctx context.Context, b Backend, opts Options) error {
 					if !ok {
 						return
 					}
-					fyne.Do(show)
+					fyne.Do(v.openWindow)
 				}
 			}
 		}()
