@@ -13,6 +13,12 @@ import (
 	"github.com/timebridge/timebridge/ui"
 )
 
+// The window's Backend, including the optional link-reporting sign-in.
+var (
+	_ ui.Backend       = (*app.App)(nil)
+	_ ui.URLAuthorizer = (*app.App)(nil)
+)
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

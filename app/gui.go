@@ -186,13 +186,24 @@ func (a *App) Resolve(key string, keepBitrix24 bool) error {
 
 // Authorize signs in to a service from the window.
 func (a *App) Authorize(ctx context.Context, service string) error {
+	return a.AuthorizeURL(ctx, service, nil)
+}
+
+// AuthorizeURL is Authorize reporting the URL it opens in the browser, for the
+// window's Copy button (ui.URLAuthorizer).
+func (a *App) AuthorizeURL(ctx context.Context, service string, url func(string)) error {
 	if err := checkService(service); err != nil {
 		return err
 	}
 	if a.authorize != nil {
 		return a.authorize(ctx, service)
 	}
-	ready := func(url string) { a.Log.Info("sign-in URL opened in the browser", "url_host", hostOnly(url)) }
+	ready := func(u string) {
+		a.Log.Info("sign-in URL opened in the browser", "url_host", hostOnly(u))
+		if url != nil {
+			url(u)
+		}
+	}
 	var err error
 	switch {
 	case service == "bitrix24":

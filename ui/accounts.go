@@ -28,6 +28,12 @@ type accountsTab struct {
 	// busy holds the cancel function of each running Authorize or SignOut, by
 	// service. Only the Fyne thread touches it.
 	busy map[string]context.CancelFunc
+
+	// The running browser sign-in's URL (URLAuthorizer), with a Copy button.
+	signInURL string
+	urlLabel  *widget.Label
+	copyURL   *widget.Button
+	urlRow    *fyne.Container
 	// dialog is the sign-in dialog opened last (tests drive it).
 	dialog *signInDialog
 }
@@ -49,7 +55,18 @@ func newAccountsTab(v *view) *accountsTab {
 	// its right (Authorize, Sign in…, Sign out or Cancel).
 	t.webhook = widget.NewButton("Use a Bitrix24 webhook instead…", func() { t.signInWebhook() })
 	t.webhook.Hide()
-	bottom := container.NewVBox(note, container.NewHBox(t.webhook))
+	// While a browser sign-in waits: its URL, to copy when no browser opened.
+	t.urlLabel = widget.NewLabel("")
+	t.urlLabel.Truncation = fyne.TextTruncateEllipsis
+	t.copyURL = widget.NewButton("Copy sign-in link", func() {
+		if app := fyne.CurrentApp(); app != nil && t.signInURL != "" {
+			app.Clipboard().SetContent(t.signInURL)
+			_ = t.notice.Set("The sign-in link is copied: paste it into your browser.")
+		}
+	})
+	t.urlRow = container.NewBorder(nil, nil, t.copyURL, nil, t.urlLabel) // extra buttons stay on the left
+	t.urlRow.Hide()
+	bottom := container.NewVBox(note, t.urlRow, container.NewHBox(t.webhook))
 	t.content = container.NewBorder(intro, bottom, nil, nil, t.list)
 	return t
 }
@@ -156,6 +173,11 @@ func (t *accountsTab) tap(service string, signedIn bool) {
 		call, doing, done = t.v.backend.SignOut, "Signing out of "+name+"…", "Signed out of "+name
 		failed = "Sign-out of " + name + " failed: "
 	}
+	if ua, ok := t.v.backend.(URLAuthorizer); ok && !signedIn {
+		call = func(ctx context.Context, service string) error {
+			return ua.AuthorizeURL(ctx, service, func(u string) { fyne.Do(func() { t.showURL(u) }) })
+		}
+	}
 	_ = t.notice.Set(doing)
 	t.v.async(func() {
 		err := call(ctx, service)
@@ -163,6 +185,7 @@ func (t *accountsTab) tap(service string, signedIn bool) {
 		fyne.Do(func() {
 			cancel()
 			delete(t.busy, service)
+			t.showURL("")
 			t.list.Refresh()
 			switch {
 			case err == nil:
@@ -174,4 +197,18 @@ func (t *accountsTab) tap(service string, signedIn bool) {
 			}
 		})
 	})
+}
+
+// URLAuthorizer is implemented by backends whose browser sign-in reports the URL
+// it opens, so that the window can offer it with a Copy button for when no
+// browser starts. url may be called from any goroutine.
+type URLAuthorizer interface {
+	AuthorizeURL(ctx context.Context, service string, url func(string)) error
+}
+
+// showURL shows (u != "") or hides the sign-in link row; Fyne thread.
+func (t *accountsTab) showURL(u string) {
+	t.signInURL = u
+	t.urlLabel.SetText(u)
+	visible(t.urlRow, u != "")
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/timebridge/timebridge/sync/engine"
@@ -126,5 +127,53 @@ func TestAccountAction(t *testing.T) {
 		if got := accountAction(tc.s, tc.busy); got != tc.want {
 			t.Errorf("accountAction(%+v, %v) = %q, want %q", tc.s, tc.busy, got, tc.want)
 		}
+	}
+}
+
+// urlBackend reports the sign-in URL like the app does.
+type urlBackend struct {
+	*fakeBackend
+	url string
+}
+
+func (u urlBackend) AuthorizeURL(ctx context.Context, service string, url func(string)) error {
+	url(u.url)
+	return u.Authorize(ctx, service)
+}
+
+func TestAccountsSignInLinkCopy(t *testing.T) {
+	started := make(chan struct{})
+	fb := &fakeBackend{authorize: func(ctx context.Context, _ string) error {
+		close(started)
+		<-ctx.Done()
+		return ctx.Err()
+	}}
+	b := urlBackend{fakeBackend: fb, url: "https://acme.bitrix24.com/oauth/authorize/?client_id=x&state=y"}
+	v := newTestView(t, b, nil)
+	finished := make(chan struct{})
+	v.async = func(f func()) {
+		go func() {
+			defer close(finished)
+			f()
+		}()
+	}
+	v.apply(signedOut)
+	show(t, v.accounts.content)
+	if v.accounts.urlRow.Visible() {
+		t.Fatal("the sign-in link shows before a sign-in started")
+	}
+	test.Tap(buttons(v.accounts.content, "Authorize")[0])
+	<-started
+	if !v.accounts.urlRow.Visible() || v.accounts.urlLabel.Text != b.url {
+		t.Fatalf("link row visible=%v text=%q, want the sign-in URL", v.accounts.urlRow.Visible(), v.accounts.urlLabel.Text)
+	}
+	test.Tap(v.accounts.copyURL)
+	if got := fyne.CurrentApp().Clipboard().Content(); got != b.url {
+		t.Fatalf("clipboard %q, want the sign-in URL", got)
+	}
+	test.Tap(buttons(v.accounts.content, "Cancel")[0])
+	<-finished
+	if v.accounts.urlRow.Visible() {
+		t.Fatal("the sign-in link still shows after the sign-in ended")
 	}
 }
