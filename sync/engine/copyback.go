@@ -70,7 +70,14 @@ func (e *Engine) copyToTracker(ctx context.Context, cs *cycleState, tr connector
 			SourceTaskID: r.TaskID, TrackerTaskID: trackerTask[r.TaskID], Day: day.String(), Seconds: r.Seconds,
 			Baseline: rl.Baseline}
 		ckey := "registration/" + key
-		if cur, ok := current[strings.ToLower(want.GUID)]; had && ok && rl.ID != "" && !rl.Force && cur.Seconds != rl.Baseline {
+		cur, exists := current[strings.ToLower(want.GUID)]
+		switch {
+		case !had || rl.ID == "" || rl.Force:
+			// not written yet, a write in flight, or the user chose the Bitrix24 value
+		case !exists && rl.Baseline == 0 && rl.Seconds == r.Seconds:
+			continue // the user accepted a person's deletion of our copy
+		case !exists && rl.Baseline != 0, exists && cur.Seconds != rl.Baseline:
+			// A person changed or deleted our copy in the tracker.
 			if err := e.openRegistrationConflict(cs, tr, ckey, rl, cur.Seconds, r.Seconds); err != nil {
 				return err
 			}

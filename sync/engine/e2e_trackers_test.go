@@ -307,3 +307,41 @@ func TestE2ETimeLogPersonEditsOurRegistration(t *testing.T) {
 		t.Fatalf("conflict still open: %+v", rep)
 	}
 }
+
+func TestE2ETimeLogPersonDeletesOurCopy(t *testing.T) {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	start := time.Date(2026, 6, 10, 12, 0, 0, 0, berlin)
+	w := newFullWorld(t, berlin, start, timedoctortest.Options{})
+	w.tl.AddProject(timelogtest.Project{Name: "Bitrix24"})
+	anna := w.users["anna"]
+	task := w.emu.AddTask(bitrix24test.Task{Title: "Fix login", ResponsibleID: anna, CreatedBy: anna})
+	eng := w.engineWith(w.timeLog())
+	runCycle(t, eng)
+	rec := w.emu.AddElapsedAs(anna, task, 3600, "Pairing", time.Date(2026, 6, 9, 15, 0, 0, 0, berlin))
+	w.advance(61 * time.Minute)
+	runCycle(t, eng)
+	guid := connector.RegistrationGUID(w.client("anna").Portal(), strconv.Itoa(rec))
+	reg, ok := w.tl.Registration(guid)
+	if !ok {
+		t.Fatal("not copied")
+	}
+	w.tl.DeleteRegistrationUI(reg.TimeRegistrationID) // a manager removes it in TimeLog
+	w.advance(61 * time.Minute)
+	if rep := runCycle(t, eng); rep.Conflicts != 1 {
+		t.Fatalf("report %+v, want the deletion as a conflict", rep)
+	}
+	if _, ok := w.tl.Registration(guid); ok {
+		t.Fatal("the deleted copy was written again without asking")
+	}
+	c := eng.Status().Conflicts[0]
+	if err := eng.Resolve(c.Key, false); err != nil { // accept TimeLog's value: no row
+		t.Fatal(err)
+	}
+	w.advance(61 * time.Minute)
+	if rep := runCycle(t, eng); rep.Conflicts != 0 {
+		t.Fatalf("after accepting the deletion: %+v", rep)
+	}
+	if _, ok := w.tl.Registration(guid); ok {
+		t.Fatal("the copy came back after the user accepted its deletion")
+	}
+}
