@@ -264,7 +264,11 @@ func runCycleAllowParked(t *testing.T, eng *Engine) Report {
 	return rep
 }
 
-func TestE2ETimeLogPersonEditsOurRegistration(t *testing.T) {
+// copiedRegistration: Anna logs an hour on a task directly in Bitrix24 and the
+// engine copies it to TimeLog. It returns the world, the engine, the Bitrix24
+// record and its copy.
+func copiedRegistration(t *testing.T) (*fullWorld, *Engine, int, string, timelogtest.Registration) {
+	t.Helper()
 	berlin, _ := time.LoadLocation("Europe/Berlin")
 	start := time.Date(2026, 6, 10, 12, 0, 0, 0, berlin)
 	w := newFullWorld(t, berlin, start, timedoctortest.Options{})
@@ -279,8 +283,14 @@ func TestE2ETimeLogPersonEditsOurRegistration(t *testing.T) {
 	guid := connector.RegistrationGUID(w.client("anna").Portal(), strconv.Itoa(rec))
 	reg, ok := w.tl.Registration(guid)
 	if !ok || reg.Hours != 1 {
-		t.Fatalf("registration %+v, %v", reg, ok)
+		t.Fatalf("registration %+v, %v: want the hour copied", reg, ok)
 	}
+	return w, eng, rec, guid, reg
+}
+
+func TestE2ETimeLogPersonEditsOurRegistration(t *testing.T) {
+	w, eng, rec, guid, reg := copiedRegistration(t)
+	anna := w.users["anna"]
 	// A manager corrects the copy in TimeLog; then Anna changes her Bitrix24 record.
 	w.tl.EditRegistration(reg.TimeRegistrationID, 1, func(r *timelogtest.Registration) { r.Hours = 0.5 })
 	if err := w.emu.EditElapsedAs(anna, rec, 5400, "Pairing"); err != nil {
@@ -309,22 +319,7 @@ func TestE2ETimeLogPersonEditsOurRegistration(t *testing.T) {
 }
 
 func TestE2ETimeLogPersonDeletesOurCopy(t *testing.T) {
-	berlin, _ := time.LoadLocation("Europe/Berlin")
-	start := time.Date(2026, 6, 10, 12, 0, 0, 0, berlin)
-	w := newFullWorld(t, berlin, start, timedoctortest.Options{})
-	w.tl.AddProject(timelogtest.Project{Name: "Bitrix24"})
-	anna := w.users["anna"]
-	task := w.emu.AddTask(bitrix24test.Task{Title: "Fix login", ResponsibleID: anna, CreatedBy: anna})
-	eng := w.engineWith(w.timeLog())
-	runCycle(t, eng)
-	rec := w.emu.AddElapsedAs(anna, task, 3600, "Pairing", time.Date(2026, 6, 9, 15, 0, 0, 0, berlin))
-	w.advance(61 * time.Minute)
-	runCycle(t, eng)
-	guid := connector.RegistrationGUID(w.client("anna").Portal(), strconv.Itoa(rec))
-	reg, ok := w.tl.Registration(guid)
-	if !ok {
-		t.Fatal("not copied")
-	}
+	w, eng, _, guid, reg := copiedRegistration(t)
 	w.tl.DeleteRegistrationUI(reg.TimeRegistrationID) // a manager removes it in TimeLog
 	w.advance(61 * time.Minute)
 	if rep := runCycle(t, eng); rep.Conflicts != 1 {
