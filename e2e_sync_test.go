@@ -25,13 +25,7 @@ func realKeyring(t *testing.T, home, stdin string, args ...string) (int, string,
 		t.Fatal("no D-Bus session bus: run the tests with make test (it wraps them in .ci/with-desktop.sh)")
 	}
 	cmd := exec.Command(os.Args[0], args...)
-	env := []string{"TIMEBRIDGE_RUN_MAIN=1", "TIMEBRIDGE_HOME=" + home}
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "TIMEBRIDGE_") {
-			env = append(env, kv)
-		}
-	}
-	cmd.Env = env
+	cmd.Env = append(keyringEnv(home), "GORACE=atexit_sleep_ms=0")
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
