@@ -25,7 +25,8 @@ func TestMain(m *testing.M) {
 func timebridge(t *testing.T, home string, args ...string) (int, string, string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), "TIMEBRIDGE_RUN_MAIN=1", "TIMEBRIDGE_HOME="+home, "TIMEBRIDGE_KEYRING=memory")
+	cmd.Env = append(os.Environ(), "TIMEBRIDGE_RUN_MAIN=1", "TIMEBRIDGE_HOME="+home, "TIMEBRIDGE_KEYRING=memory",
+		"GORACE=atexit_sleep_ms=0") // a race-built binary otherwise sleeps a second at exit
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
