@@ -201,3 +201,11 @@ type TimeWriter interface {
 type RegistrationFilter interface {
 	SetOwnRegistrations(isOurID, isOurGUID func(string) bool)
 }
+
+// TaskLister is implemented by trackers that can list every task carrying a
+// marker in one read. The engine then builds one index per cycle instead of
+// calling FindTasks once per task (the first mirror, the hourly convergence).
+type TaskLister interface {
+	// ListTasks returns every task whose name carries a marker, oldest first.
+	ListTasks(ctx context.Context) ([]TrackerTask, error)
+}

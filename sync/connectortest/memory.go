@@ -284,6 +284,24 @@ func (m *Memory) FindTasks(ctx context.Context, sourceID string) ([]connector.Tr
 	return out, nil
 }
 
+// ListTasks implements connector.TaskLister.
+func (m *Memory) ListTasks(ctx context.Context) ([]connector.TrackerTask, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.begin("list tasks"); err != nil {
+		return nil, err
+	}
+	var out []connector.TrackerTask
+	for _, t := range m.tasks {
+		if _, ok := t.SourceID(); ok {
+			t.Members = slices.Clone(t.Members)
+			out = append(out, t)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b connector.TrackerTask) int { return a.Created.Compare(b.Created) })
+	return out, nil
+}
+
 // CreateTask implements connector.Tracker.
 func (m *Memory) CreateTask(ctx context.Context, t connector.TrackerTask) (connector.TrackerTask, error) {
 	m.mu.Lock()
@@ -447,5 +465,6 @@ func (w MemoryWriter) DeleteRegistration(ctx context.Context, guid string) error
 
 var (
 	_ connector.Tracker    = (*Memory)(nil)
+	_ connector.TaskLister = (*Memory)(nil)
 	_ connector.TimeWriter = MemoryWriter{}
 )

@@ -81,6 +81,7 @@ var cases = []suiteCase{
 	{"MoveTask", testMove},
 	{"DeactivateReactivate", testDeactivateReactivate},
 	{"ManyTasksPaged", testManyTasks},
+	{"ListTasksMatchesFindTasks", testListTasks},
 	{"DayTotalsSplitAtMidnight", testDayTotalsZones},
 	{"DayTotalsPastEdit", testDayTotalsPastEdit},
 	{"DayTotalsUnassigned", testDayTotalsUnassigned},
@@ -483,5 +484,41 @@ func testUnauthorized(ctx context.Context, t *testing.T, tr connector.Tracker, f
 	}
 	if _, err := tr.FindTasks(ctx, "1"); !errors.Is(err, connector.ErrUnauthorized) {
 		t.Fatalf("FindTasks after the credentials expired: error = %v, want ErrUnauthorized", err)
+	}
+}
+
+func testListTasks(ctx context.Context, t *testing.T, tr connector.Tracker, fx Fixture) {
+	lister, ok := tr.(connector.TaskLister)
+	if !ok {
+		t.Skip("tracker does not list tasks in one read (connector.TaskLister)")
+	}
+	if !tr.Features().CreateTask {
+		t.Skip("tracker declares it cannot create tasks")
+	}
+	p := project(ctx, t, tr, fx, "Listed")
+	a1 := newTask(ctx, t, tr, p, "91", "First")
+	b := newTask(ctx, t, tr, p, "92", "Other")
+	a2 := newTask(ctx, t, tr, p, "91", "First again") // a race twin
+	all := must(lister.ListTasks(ctx)).of(t)
+	var got91 []string
+	sawB := false
+	for _, tt := range all {
+		id, ok := tt.SourceID()
+		if !ok {
+			t.Fatalf("ListTasks returned %q without a marker", tt.Name)
+		}
+		switch {
+		case id == "91":
+			got91 = append(got91, tt.ID)
+		case id == "92" && tt.ID == b.ID:
+			sawB = true
+		}
+	}
+	if len(got91) != 2 || got91[0] != a1.ID || got91[1] != a2.ID || !sawB {
+		t.Fatalf("ListTasks gave %v for 91 (want [%s %s], oldest first) and task 92 found=%v", got91, a1.ID, a2.ID, sawB)
+	}
+	found := must(tr.FindTasks(ctx, "91")).of(t)
+	if len(found) != 2 || found[0].ID != a1.ID {
+		t.Fatalf("FindTasks(91) = %+v disagrees with ListTasks", found)
 	}
 }

@@ -26,6 +26,11 @@ type cycleState struct {
 	people     map[string]map[string]string // tracker → lower-case email → tracker user id
 	emails     map[string]string            // Bitrix24 user id → email
 	groups     map[string]string            // Bitrix24 group id → name
+	// index is each TaskLister tracker's marked tasks, read once per cycle
+	// (tracker → Bitrix24 task id → tasks, oldest first); fresh lists the
+	// <tracker>/<task> keys to look up with FindTasks instead.
+	index map[string]map[string][]connector.TrackerTask
+	fresh map[string]bool
 }
 
 const svcBitrix24 = "bitrix24"

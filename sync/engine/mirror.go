@@ -162,7 +162,7 @@ func (m *mirror) taskObj(l taskLink) string {
 // findOrCreate links t to a tracker task: by marker first (another employee's app,
 // or our own lost reply, may have made it), else a new one.
 func (m *mirror) findOrCreate(ctx context.Context, t connector.Task, p connector.Project, name string, members []string) (taskLink, error) {
-	found, err := m.tr.FindTasks(ctx, t.ID)
+	found, err := m.findTasks(ctx, t.ID)
 	if err != nil {
 		return taskLink{}, fmt.Errorf("find %s task of Bitrix24 task %s: %w", m.tr.Name(), t.ID, err)
 	}
@@ -183,6 +183,7 @@ func (m *mirror) findOrCreate(ctx context.Context, t connector.Task, p connector
 			trackerTitle(m.tr.Name()), name, connector.ErrUnsupported)
 	}
 	created, err := m.tr.CreateTask(ctx, connector.TrackerTask{ProjectID: p.ID, Name: name, Active: true, Members: members})
+	m.changed(t.ID, created, err)
 	if err != nil {
 		return taskLink{}, fmt.Errorf("create %s task %q: %w", m.tr.Name(), name, err)
 	}
@@ -199,7 +200,7 @@ func (m *mirror) findOrCreate(ctx context.Context, t connector.Task, p connector
 // employees' apps created one each at the same moment, both end up on the oldest
 // and the other is deactivated (its time still maps to the Bitrix24 task).
 func (m *mirror) converge(ctx context.Context, l taskLink) (taskLink, error) {
-	found, err := m.tr.FindTasks(ctx, l.SourceID)
+	found, err := m.findTasks(ctx, l.SourceID)
 	if err != nil {
 		return l, fmt.Errorf("find %s tasks of Bitrix24 task %s: %w", m.tr.Name(), l.SourceID, err)
 	}
@@ -264,7 +265,7 @@ func (m *mirror) move(ctx context.Context, l taskLink, t connector.Task, p conne
 		return l, m.saveLink(l)
 	}
 	// Find one already made in the target project (by us before a crash, or by a colleague).
-	found, err := m.tr.FindTasks(ctx, t.ID)
+	found, err := m.findTasks(ctx, t.ID)
 	if err != nil {
 		return l, fmt.Errorf("find %s task of Bitrix24 task %s: %w", m.tr.Name(), t.ID, err)
 	}
@@ -281,6 +282,7 @@ func (m *mirror) move(ctx context.Context, l taskLink, t connector.Task, p conne
 				trackerTitle(m.tr.Name()), name, p.Name, connector.ErrUnsupported)
 		}
 		created, err := m.tr.CreateTask(ctx, connector.TrackerTask{ProjectID: p.ID, Name: name, Active: true, Members: members})
+		m.changed(t.ID, created, err)
 		if err != nil {
 			return l, fmt.Errorf("recreate %s task %q in %s: %w", m.tr.Name(), name, p.Name, err)
 		}
@@ -489,4 +491,49 @@ func trackerTitle(name string) string {
 		return "TimeLog"
 	}
 	return name
+}
+
+// findTasks is FindTasks through a per-cycle index when the tracker can list all
+// its marked tasks at once (connector.TaskLister): one read instead of one per
+// task. A task this cycle changed is looked up afresh.
+func (m *mirror) findTasks(ctx context.Context, sourceID string) ([]connector.TrackerTask, error) {
+	lister, ok := m.tr.(connector.TaskLister)
+	key := m.tr.Name() + "/" + sourceID
+	if !ok || m.cs.fresh[key] {
+		return m.tr.FindTasks(ctx, sourceID)
+	}
+	if m.cs.index == nil {
+		m.cs.index = map[string]map[string][]connector.TrackerTask{}
+	}
+	idx, built := m.cs.index[m.tr.Name()]
+	if !built {
+		all, err := lister.ListTasks(ctx)
+		if err != nil {
+			return nil, err
+		}
+		idx = map[string][]connector.TrackerTask{}
+		for _, t := range all {
+			if id, ok := t.SourceID(); ok {
+				idx[id] = append(idx[id], t)
+			}
+		}
+		m.cs.index[m.tr.Name()] = idx
+	}
+	return slices.Clone(idx[sourceID]), nil
+}
+
+// changed keeps the index right after a create: a created task is added; after a
+// failed (maybe lost) create the task is looked up afresh from then on.
+func (m *mirror) changed(sourceID string, created connector.TrackerTask, err error) {
+	idx := m.cs.index[m.tr.Name()]
+	switch {
+	case idx == nil:
+	case err == nil:
+		idx[sourceID] = append(idx[sourceID], created)
+	default:
+		if m.cs.fresh == nil {
+			m.cs.fresh = map[string]bool{}
+		}
+		m.cs.fresh[m.tr.Name()+"/"+sourceID] = true
+	}
 }

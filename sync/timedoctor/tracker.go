@@ -280,6 +280,27 @@ func (c *Client) FindTasks(ctx context.Context, sourceID string) ([]connector.Tr
 	return out, nil
 }
 
+// ListTasks implements connector.TaskLister: every task carrying a marker, in
+// one listing, smallest id (oldest) first.
+func (c *Client) ListTasks(ctx context.Context) ([]connector.TrackerTask, error) {
+	all, err := c.tasks(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("list Time Doctor tasks: %w", err)
+	}
+	seen := map[string]bool{}
+	var out []connector.TrackerTask
+	for _, t := range all {
+		if _, ok := connector.ParseTaskMarker(string(t.Name)); ok && !seen[string(t.ID)] {
+			seen[string(t.ID)] = true
+			out = append(out, trackerTask(t))
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+var _ connector.TaskLister = (*Client)(nil)
+
 // taskName shortens the title (never the marker) to MaxTaskName runes.
 func (c *Client) taskName(name string) (string, string, error) {
 	return shortName(name, c.cfg.MaxTaskName)
