@@ -11,6 +11,7 @@ import (
 type faults struct {
 	service     string
 	failNext    []int
+	failOn      map[string][]int // by call name
 	loseReplies int
 	authExpired bool
 }
@@ -25,6 +26,10 @@ func (f *faults) addFailures(n, status int) {
 func (f *faults) begin(op string) error {
 	if f.authExpired {
 		return &connector.APIError{Service: f.service, Op: op, Status: 401, Code: "expired_token", Kind: connector.ErrUnauthorized}
+	}
+	if q := f.failOn[op]; len(q) > 0 {
+		f.failOn[op] = q[1:]
+		return &connector.APIError{Service: f.service, Op: op, Status: q[0], Message: http.StatusText(q[0]), Kind: kindFor(q[0])}
 	}
 	if len(f.failNext) > 0 {
 		st := f.failNext[0]

@@ -128,6 +128,17 @@ func (s *MemorySource) FailNext(n, status int) {
 	s.faults.addFailures(n, status)
 }
 
+// FailNextOn makes the next call of method (e.g. "task.elapseditem.getlist")
+// fail as the given HTTP status would.
+func (s *MemorySource) FailNextOn(method string, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.faults.failOn == nil {
+		s.faults.failOn = map[string][]int{}
+	}
+	s.faults.failOn[method] = append(s.faults.failOn[method], status)
+}
+
 // LoseReplyAfterWrite applies the next n writes, then reports a lost reply.
 func (s *MemorySource) LoseReplyAfterWrite(n int) {
 	s.mu.Lock()

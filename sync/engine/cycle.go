@@ -69,13 +69,8 @@ func (e *Engine) cycle(ctx context.Context) (Report, error) {
 			if ctx.Err() != nil {
 				return rep, ctx.Err()
 			}
+			// One tracker failing (a sign-in, an outage) never stops the others.
 			err = e.serviceErr(tr.Name(), "sync "+tr.Name(), err)
-			if errors.Is(err, connector.ErrUnauthorized) || !connector.Retryable(err) {
-				// One tracker needing a sign-in never stops the others.
-				rep.Errors = append(rep.Errors, err.Error())
-				trackerErrs = append(trackerErrs, err)
-				continue
-			}
 			trackerErrs = append(trackerErrs, err)
 			rep.Errors = append(rep.Errors, err.Error())
 			continue
@@ -100,8 +95,14 @@ const (
 )
 
 // serviceErr marks a service as needing sign-in on ErrUnauthorized and wraps err.
+// The service is the one that refused (a Bitrix24 401 met while syncing a
+// tracker is Bitrix24's), else the one named.
 func (e *Engine) serviceErr(service, what string, err error) error {
 	if errors.Is(err, connector.ErrUnauthorized) {
+		var ae *connector.APIError
+		if errors.As(err, &ae) && ae.Service != "" {
+			service = ae.Service
+		}
 		e.needSignIn(service, true)
 	}
 	return fmt.Errorf("%s: %w", what, err)

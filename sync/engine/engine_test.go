@@ -560,3 +560,22 @@ func TestDefaultStartDateIsRememberedAcrossWeeks(t *testing.T) {
 		t.Fatalf("records %v, want only 2026-06-09 (start date stays 2026-06-08)", got)
 	}
 }
+
+func TestBitrix24SignInLostWhileWritingTime(t *testing.T) {
+	w := newWorld(t)
+	w.src.PutTask(connector.Task{ID: "42", Title: "Fix login", ResponsibleID: ann})
+	e := w.employee(ann, Config{})
+	e.sync()
+	w.tr.TrackTime(w.trackerTasks("42")[0].ID, w.at(2026, 6, 9, 9, 0), time.Hour)
+	w.clock.Advance(15 * time.Minute)
+	// The tasks poll still works, then Bitrix24 refuses the elapsed read.
+	w.src.FailNextOn("task.elapseditem.getlist", 401)
+	if _, err := e.eng.RunOnce(context.Background()); !errors.Is(err, connector.ErrUnauthorized) {
+		t.Fatalf("error %v, want ErrUnauthorized", err)
+	}
+	for _, s := range e.eng.Status().Services {
+		if want := s.Service == "bitrix24"; s.SignedIn == want {
+			t.Fatalf("services %+v: want Bitrix24, not the tracker, to need a sign-in", e.eng.Status().Services)
+		}
+	}
+}
