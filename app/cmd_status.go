@@ -79,6 +79,7 @@ type statusReply struct {
 	TrackedS  int64                 `json:"tracked_today_seconds"`
 	TimeZone  string                `json:"time_zone"`
 	ZoneWarn  []string              `json:"zone_warnings,omitempty"`
+	Unmatched []string              `json:"unmatched_people,omitempty"`
 	LastError string                `json:"last_error,omitempty"`
 	Services  []engine.ServiceState `json:"services"`
 	Parked    []engine.ParkedItem   `json:"parked"`
@@ -88,7 +89,7 @@ type statusReply struct {
 
 func statusJSON(st engine.Status) statusReply {
 	r := statusReply{State: st.State.String(), Tasks: st.Tasks, TrackedS: int64(st.Tracked / time.Second), TimeZone: st.TimeZone,
-		LastError: st.LastError, ZoneWarn: st.ZoneWarnings, Services: st.Services, Parked: st.Parked, Conflicts: st.Conflicts, Ledger: st.Ledger}
+		LastError: st.LastError, ZoneWarn: st.ZoneWarnings, Unmatched: st.Unmatched, Services: st.Services, Parked: st.Parked, Conflicts: st.Conflicts, Ledger: st.Ledger}
 	if !st.LastSync.IsZero() {
 		r.LastSync = &st.LastSync
 	}
@@ -126,6 +127,9 @@ func printStatus(w io.Writer, st engine.Status, now time.Time) {
 	}
 	for _, z := range st.ZoneWarnings {
 		fmt.Fprintf(w, "Warning: %s\n", z)
+	}
+	for _, u := range st.Unmatched {
+		fmt.Fprintf(w, "Not matched: %s\n", u)
 	}
 	for _, s := range st.Services {
 		line := "  " + s.Service

@@ -20,8 +20,8 @@ import (
 type statusTab struct {
 	v *view
 
-	headline, state, counts, services, lastError     binding.String
-	parkedTitle, conflictsTitle, ledgerTitle, notice binding.String
+	headline, state, counts, services, lastError                binding.String
+	parkedTitle, conflictsTitle, ledgerTitle, notice, unmatched binding.String
 
 	parked    binding.List[engine.ParkedItem]
 	conflicts binding.List[engine.Conflict]
@@ -49,6 +49,7 @@ func newStatusTab(v *view) *statusTab {
 		conflictsTitle: binding.NewString(),
 		ledgerTitle:    binding.NewString(),
 		notice:         binding.NewString(),
+		unmatched:      binding.NewString(),
 		parked:         binding.NewList(eq[engine.ParkedItem]),
 		conflicts:      binding.NewList(eq[engine.Conflict]),
 		ledger:         binding.NewList(eq[engine.LedgerRow]),
@@ -60,6 +61,7 @@ func newStatusTab(v *view) *statusTab {
 		widget.NewLabelWithData(t.state),
 		widget.NewLabelWithData(t.counts),
 		hideWhenEmpty(t.services),
+		hideWhenEmpty(t.unmatched),
 		hideWhenEmpty(t.lastError),
 		hideWhenEmpty(t.notice),
 	)
@@ -113,6 +115,7 @@ func (t *statusTab) update(st engine.Status, now time.Time) {
 	set(t.state, stateLine(st, now))
 	set(t.counts, counts(st, now))
 	set(t.services, servicesSummary(st.Services))
+	set(t.unmatched, unmatchedLines(st.Unmatched))
 	if st.LastError != "" {
 		set(t.lastError, "Last error: "+st.LastError)
 	} else {
@@ -347,4 +350,12 @@ func newLedgerTable(rows binding.List[engine.LedgerRow]) *widget.Table {
 		tb.SetColumnWidth(col, w)
 	}
 	return tb
+}
+
+// unmatchedLines says which people of mirrored tasks have no tracker account.
+func unmatchedLines(us []string) string {
+	if len(us) == 0 {
+		return ""
+	}
+	return "Not matched (skipped, never guessed): " + strings.Join(us, "; ")
 }

@@ -210,3 +210,16 @@ func TestStatusTabMarkup(t *testing.T) {
 	w.Resize(fyne.NewSize(900, 640))
 	test.AssertRendersToMarkup(t, "status_attention.xml", w.Canvas())
 }
+
+func TestStatusShowsUnmatchedPeople(t *testing.T) {
+	v := newTestView(t, &fakeBackend{}, nil)
+	st := engine.Status{State: engine.StateSynced, Unmatched: []string{"Bitrix24 user 3 (cara@example.com) has no Time Doctor account with that e-mail (tasks 42, 43)"}}
+	v.apply(st)
+	if got, _ := v.status.unmatched.Get(); !strings.Contains(got, "cara@example.com") || !strings.Contains(got, "never guessed") {
+		t.Fatalf("unmatched line %q", got)
+	}
+	v.apply(engine.Status{State: engine.StateSynced})
+	if got, _ := v.status.unmatched.Get(); got != "" {
+		t.Fatalf("unmatched line %q after everybody matched, want none", got)
+	}
+}

@@ -38,6 +38,9 @@ func TestMirrorRows1to5(t *testing.T) {
 	if rep.Created != 2 || rep.Projects != 2 {
 		t.Fatalf("report %+v, want 2 tasks and 2 projects created", rep)
 	}
+	if got := e.eng.Status().Unmatched; len(got) != 0 {
+		t.Fatalf("unmatched %v, want none: both people have tracker accounts", got)
+	}
 
 	// Row 3: moved to another group.
 	w.clock.Advance(time.Minute)
@@ -577,5 +580,22 @@ func TestBitrix24SignInLostWhileWritingTime(t *testing.T) {
 		if want := s.Service == "bitrix24"; s.SignedIn == want {
 			t.Fatalf("services %+v: want Bitrix24, not the tracker, to need a sign-in", e.eng.Status().Services)
 		}
+	}
+}
+
+func TestUnmatchedPeopleAreShownOnce(t *testing.T) {
+	w := newWorld(t)
+	w.src.AddUser(connector.User{ID: "3", Name: "Cara", Email: "cara@example.com"})
+	w.src.PutTask(connector.Task{ID: "42", Title: "A", ResponsibleID: ann, Accomplices: []string{"3"}})
+	w.src.PutTask(connector.Task{ID: "43", Title: "B", ResponsibleID: ann, Accomplices: []string{"3"}})
+	e := w.employee(ann, Config{})
+	e.sync()
+	got := e.eng.Status().Unmatched
+	want := "Bitrix24 user 3 (cara@example.com) has no Time Doctor account with that e-mail (tasks 42, 43)"
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("unmatched %q, want [%q]", got, want)
+	}
+	if m := w.trackerTasks("42")[0].Members; !slicesEqual(m, []string{"td-ann"}) {
+		t.Fatalf("members %v: Cara must be skipped, not guessed", m)
 	}
 }

@@ -175,6 +175,7 @@ func (e *Engine) baseStatus() Status {
 		}
 	}
 	st.Services = e.services(me)
+	st.Unmatched = unmatched(ps.Report.Skipped)
 	if p := e.pause(); p.Paused {
 		st.PausedTil = p.Until
 	}
@@ -314,4 +315,35 @@ func (e *Engine) loadSignIn() {
 	for _, s := range ps.SignIn {
 		e.needSignIn(s, true)
 	}
+}
+
+// unmatched folds the report's "task N: <reason>" lines into one line per
+// reason: "<reason> (tasks 104, 112)".
+func unmatched(skipped []string) []string {
+	tasks := map[string][]string{}
+	var order []string
+	for _, line := range skipped {
+		task, reason, ok := strings.Cut(strings.TrimPrefix(line, "task "), ": ")
+		if !ok {
+			task, reason = "", line
+		}
+		if _, seen := tasks[reason]; !seen {
+			order = append(order, reason)
+		}
+		if task != "" && !slices.Contains(tasks[reason], task) {
+			tasks[reason] = append(tasks[reason], task)
+		}
+	}
+	out := make([]string, 0, len(order))
+	for _, r := range order {
+		switch ts := tasks[r]; len(ts) {
+		case 0:
+			out = append(out, r)
+		case 1:
+			out = append(out, r+" (task "+ts[0]+")")
+		default:
+			out = append(out, r+" (tasks "+strings.Join(ts, ", ")+")")
+		}
+	}
+	return out
 }

@@ -97,6 +97,9 @@ type Status struct {
 	// ZoneWarnings say where a service shows days in another zone than TimeZone,
 	// e.g. "Time Doctor shows your days in Europe/Moscow, timebridge uses Europe/Berlin".
 	ZoneWarnings []string
+	// Unmatched are the people of mirrored tasks the tracker has no account for
+	// (matched by e-mail, never guessed), with the tasks they are on.
+	Unmatched []string
 }
 
 // Watcher delivers snapshots. The first Next returns the current one; snapshots
