@@ -110,10 +110,8 @@ func (c *Client) ElapsedOfUser(ctx context.Context, taskID, userID string, from,
 	if err != nil {
 		return nil, err
 	}
-	var out []connector.Elapsed
-	var last int64
-	for page := 0; ; page++ {
-		args := struct {
+	return c.elapsedPages(ctx, func(last int64) any {
+		return struct {
 			TaskID int64             `json:"TASKID"`
 			Order  map[string]string `json:"ORDER"`
 			Filter map[string]any    `json:"FILTER"`
@@ -121,8 +119,21 @@ func (c *Client) ElapsedOfUser(ctx context.Context, taskID, userID string, from,
 			Params map[string]any    `json:"PARAMS"`
 		}{tid, map[string]string{"ID": "asc"},
 			map[string]any{"USER_ID": uid, ">=CREATED_DATE": from.Format(isoLayout), "<CREATED_DATE": to.Format(isoLayout), ">ID": last},
-			[]string{"*"}, map[string]any{"NAV_PARAMS": map[string]int{"nPageSize": pageSize, "iNumPage": 1}}}
-		env, err := c.call(ctx, "task.elapseditem.getlist", args, callOpts{})
+			[]string{"*"}, navFirstPage}
+	})
+}
+
+// navFirstPage asks getlist for one page of pageSize rows; paging goes by the
+// >ID cursor, never by iNumPage (spec §3.8).
+var navFirstPage = map[string]any{"NAV_PARAMS": map[string]int{"nPageSize": pageSize, "iNumPage": 1}}
+
+// elapsedPages reads task.elapseditem.getlist pages ordered by ID, moving the
+// >ID cursor on, until a page comes back short.
+func (c *Client) elapsedPages(ctx context.Context, args func(last int64) any) ([]connector.Elapsed, error) {
+	var out []connector.Elapsed
+	var last int64
+	for {
+		env, err := c.call(ctx, "task.elapseditem.getlist", args(last), callOpts{})
 		if err != nil {
 			return nil, err
 		}
@@ -241,37 +252,16 @@ func (c *Client) UserElapsed(ctx context.Context, userID string, since time.Time
 	if err != nil {
 		return nil, err
 	}
-	var out []connector.Elapsed
-	var last int64
-	for {
+	return c.elapsedPages(ctx, func(last int64) any {
 		filter := map[string]any{"USER_ID": uid, ">ID": last}
 		if !since.IsZero() {
 			filter[">=CREATED_DATE"] = since.Format(isoLayout)
 		}
-		args := struct {
+		return struct {
 			Order  map[string]string `json:"ORDER"`
 			Filter map[string]any    `json:"FILTER"`
 			Select []string          `json:"SELECT"`
 			Params map[string]any    `json:"PARAMS"`
-		}{map[string]string{"ID": "asc"}, filter, []string{"*"},
-			map[string]any{"NAV_PARAMS": map[string]int{"nPageSize": pageSize, "iNumPage": 1}}}
-		env, err := c.call(ctx, "task.elapseditem.getlist", args, callOpts{})
-		if err != nil {
-			return nil, err
-		}
-		var rows []wireElapsed
-		if err := decode("task.elapseditem.getlist", env.Result, &rows); err != nil {
-			return nil, err
-		}
-		for _, w := range rows {
-			e := w.elapsed()
-			out = append(out, e)
-			if n, _ := idNum(e.ID); n > last {
-				last = n
-			}
-		}
-		if len(rows) < pageSize {
-			return out, nil
-		}
-	}
+		}{map[string]string{"ID": "asc"}, filter, []string{"*"}, navFirstPage}
+	})
 }
