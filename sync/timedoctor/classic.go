@@ -487,19 +487,7 @@ func (c *Classic) FindProject(ctx context.Context, name string) (connector.Proje
 	if err != nil {
 		return connector.Project{}, fmt.Errorf("find Time Doctor project %q: %w", want, err)
 	}
-	pick := exact
-	if len(pick) == 0 {
-		pick = fold
-	}
-	switch {
-	case len(pick) == 1:
-		return connector.Project{ID: string(pick[0].ID), Name: string(pick[0].Name), Active: true}, nil
-	case len(pick) > 1:
-		return connector.Project{}, fmt.Errorf("project %q in Time Doctor: %w (%d of them); link one: %w", want, ErrAmbiguous, len(pick), connector.ErrInvalid)
-	case archived:
-		return connector.Project{}, fmt.Errorf("project %q is archived in Time Doctor: %w", want, connector.ErrNotFound)
-	}
-	return connector.Project{}, fmt.Errorf("no Time Doctor project named %q: %w", want, connector.ErrNotFound)
+	return pickProject(want, exact, fold, archived, func(p classicProject) (string, string) { return string(p.ID), string(p.Name) })
 }
 
 // CreateProject creates a project assigned to the user, then finds it by name

@@ -184,13 +184,21 @@ func (c *Client) FindProject(ctx context.Context, name string) (connector.Projec
 		}
 		fold = append(fold, p)
 	}
+	return pickProject(want, exact, fold, archived, func(p wireProject) (string, string) { return string(p.ID), string(p.Name) })
+}
+
+// pickProject is the name match both editions share: the exact (trimmed) name,
+// else the one case-insensitive match; several are ambiguous; an archived one
+// never matches.
+func pickProject[T any](want string, exact, fold []T, archived bool, idName func(T) (string, string)) (connector.Project, error) {
 	pick := exact
 	if len(pick) == 0 {
 		pick = fold
 	}
 	switch {
 	case len(pick) == 1:
-		return connector.Project{ID: string(pick[0].ID), Name: string(pick[0].Name), Active: true}, nil
+		id, name := idName(pick[0])
+		return connector.Project{ID: id, Name: name, Active: true}, nil
 	case len(pick) > 1:
 		return connector.Project{}, fmt.Errorf("project %q in Time Doctor: %w (%d of them); link one: %w", want, ErrAmbiguous, len(pick), connector.ErrInvalid)
 	case archived:
