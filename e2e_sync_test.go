@@ -126,6 +126,21 @@ func TestBinarySignInAndSyncAgainstEmulators(t *testing.T) {
 	if r := syncOnce(t, home); r.Posted+r.Changed+r.Created != 0 {
 		t.Fatalf("a third sync changed something: %+v", r)
 	}
+	// "Resync from date": time on a day older than the re-read window is posted
+	// only when asked for.
+	mustRun(t, home, "", "config", "set", "sync.reread_days", "2")
+	mustRun(t, home, "", "config", "set", "sync.start_date", time.Now().UTC().AddDate(0, 0, -30).Format(time.DateOnly))
+	tl.TrackTime(tlTask, time.Now().UTC().AddDate(0, 0, -10), 20*time.Minute)
+	if r := syncOnce(t, home); r.Posted != 0 {
+		t.Fatalf("a normal sync posted a day older than sync.reread_days: %+v", r)
+	}
+	code, out, stderr := realKeyring(t, home, "", "sync", "--once", "--json", "--from", time.Now().UTC().AddDate(0, 0, -15).Format(time.DateOnly))
+	if code != 0 || !strings.Contains(out, `"posted": 1`) {
+		t.Fatalf("sync --from: exit %d\n%s%s", code, out, stderr)
+	}
+	if recs := b24.ElapsedOf(task); len(recs) != 2 {
+		t.Fatalf("after the resync: %d records, want 2 (today and ten days ago)", len(recs))
+	}
 	code, status, _ := realKeyring(t, home, "", "status", "--json")
 	if code != 0 || !strings.Contains(status, `"ledger"`) || !strings.Contains(status, `"tracker_seconds": 5400`) {
 		t.Fatalf("status --json (exit %d):\n%s", code, status)

@@ -20,7 +20,8 @@ Usage:
   timebridge --autostart             start hidden in the tray (used by the login item)
   timebridge demo [--headless] [--cycles N]
                                      run against built-in emulators with sample data
-  timebridge sync --once [--json]    one cycle, print the report, exit
+  timebridge sync --once [--json] [--from DATE]
+                                     one cycle, print the report, exit (--from: resync from DATE)
   timebridge status [--json]         last sync, services, parked items, conflicts, ledger
   timebridge authorize bitrix24|timedoctor|timelog [--webhook URL] [--email E]
   timebridge signout bitrix24|timedoctor|timelog

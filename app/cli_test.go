@@ -42,6 +42,7 @@ func TestExitCodes(t *testing.T) {
 		{"unknown flag", []string{"status", "--bogus"}, ExitUsage, "bogus"},
 		{"sync without --once", []string{"sync"}, ExitUsage, "--once"},
 		{"sync not configured", []string{"sync", "--once"}, ExitUsage, "bitrix24.portal is not set"},
+		{"sync bad resync date", []string{"sync", "--once", "--from", "2026-02-30"}, ExitUsage, "--from"},
 		{"authorize unknown service", []string{"authorize", "jira"}, ExitUsage, `unknown service "jira"`},
 		{"authorize missing service", []string{"authorize"}, ExitUsage, "wrong number of arguments"},
 		{"signout unknown service", []string{"signout", "jira"}, ExitUsage, "unknown service"},

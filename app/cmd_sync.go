@@ -13,11 +13,20 @@ import (
 
 // cmdSync: sync --once [--json]. One cycle, the report, exit 0/1/3.
 func cmdSync(ctx context.Context, env Env, args []string) error {
-	fs := newFlags(env, "sync", "sync --once [--json]")
+	fs := newFlags(env, "sync", "sync --once [--json] [--from YYYY-MM-DD]")
 	once := fs.Bool("once", false, "run one cycle and exit (required)")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object")
+	from := fs.String("from", "", "resync from this date: re-read the trackers back to it (not before sync.start_date)")
 	if _, err := parse(fs, args, 0, 0); err != nil {
 		return err
+	}
+	var resync connector.Day
+	if *from != "" {
+		d, err := connector.ParseDay(*from)
+		if err != nil {
+			return usageErr("sync --from: %v", err)
+		}
+		resync = d
 	}
 	if !*once {
 		fs.Usage()
@@ -31,6 +40,11 @@ func cmdSync(ctx context.Context, env Env, args []string) error {
 	eng, err := a.startEngine(ctx)
 	if err != nil {
 		return err
+	}
+	if !resync.IsZero() {
+		if err := eng.ResyncFrom(resync); err != nil {
+			return err
+		}
 	}
 	rep, err := eng.RunOnce(ctx)
 	if *asJSON {

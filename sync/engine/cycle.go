@@ -50,6 +50,16 @@ func (e *Engine) cycle(ctx context.Context) (Report, error) {
 	cs.me = me
 	cs.zone = e.zone(me)
 	cs.span = e.span(cs.now, cs.zone)
+	if from, err := e.resyncFrom(); err != nil {
+		return rep, err
+	} else if !from.IsZero() { // "Resync from date": this cycle reads back to from
+		if start := e.startDate(cs.span.To); from.Before(start) {
+			from = start // never before the start date
+		}
+		if from.Before(cs.span.From) {
+			cs.span.From = from
+		}
+	}
 
 	tasks, gone, err := e.taskChanges(ctx, cs)
 	if err != nil {
@@ -77,10 +87,14 @@ func (e *Engine) cycle(ctx context.Context) (Report, error) {
 		}
 		e.needSignIn(tr.Name(), false)
 	}
-	// The cursor moves only after every tracker saw the changes.
+	// The cursor moves (and a resync request is done) only after every tracker
+	// saw the changes.
 	if len(trackerErrs) == 0 {
 		if err := e.store.Put(store.BucketCursors, cursorTasks, cursorRecord{Time: cs.nextCursor}); err != nil {
 			return rep, fmt.Errorf("save task cursor: %w", err)
+		}
+		if err := e.store.Delete(store.BucketCursors, keyResync); err != nil {
+			return rep, err
 		}
 	}
 	e.count(&rep)
@@ -350,4 +364,29 @@ func (e *Engine) zoneWarnings(b24 identityRecord, zone *time.Location) []string 
 		}
 	}
 	return out
+}
+
+// keyResync holds a pending "Resync from date" (resyncRecord) in the cursors bucket.
+const keyResync = "resync"
+
+type resyncRecord struct{ From string }
+
+// ResyncFrom makes the next cycle read the trackers' time back to from (not
+// before the start date) and bring those days' records in step; later cycles go
+// back to the last sync.reread_days days.
+func (e *Engine) ResyncFrom(from connector.Day) error {
+	if err := e.store.Put(store.BucketCursors, keyResync, resyncRecord{From: from.String()}); err != nil {
+		return err
+	}
+	e.SyncNow()
+	return nil
+}
+
+func (e *Engine) resyncFrom() (connector.Day, error) {
+	var r resyncRecord
+	ok, err := e.store.Get(store.BucketCursors, keyResync, &r)
+	if err != nil || !ok {
+		return connector.Day{}, err
+	}
+	return connector.ParseDay(r.From)
 }

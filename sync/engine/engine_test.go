@@ -599,3 +599,32 @@ func TestUnmatchedPeopleAreShownOnce(t *testing.T) {
 		t.Fatalf("members %v: Cara must be skipped, not guessed", m)
 	}
 }
+
+func TestResyncFromDate(t *testing.T) {
+	w := newWorld(t) // Wednesday 2026-06-10
+	w.src.PutTask(connector.Task{ID: "42", Title: "Fix login", ResponsibleID: ann})
+	start, _ := connector.ParseDay("2026-05-01")
+	e := w.employee(ann, Config{StartDate: start, RereadDays: 3})
+	e.sync()
+	id := w.trackerTasks("42")[0].ID
+	w.tr.TrackTime(id, w.at(2026, 5, 20, 9, 0), time.Hour) // older than the 3 re-read days
+	w.tr.TrackTime(id, w.at(2026, 4, 28, 9, 0), time.Hour) // before the start date
+	e.sync()
+	if got := w.recordsOf("42", ann); len(got) != 0 {
+		t.Fatalf("records %v before the resync, want none (outside the re-read days)", got)
+	}
+	from, _ := connector.ParseDay("2026-04-01")
+	if err := e.eng.ResyncFrom(from); err != nil {
+		t.Fatal(err)
+	}
+	e.sync()
+	if got := w.recordsOf("42", ann); !maps.Equal(got, map[string]int64{"2026-05-20": 3600}) {
+		t.Fatalf("records %v after the resync, want 2026-05-20 only (never before the start date)", got)
+	}
+	// The next cycles re-read only the last days again.
+	w.tr.TrackTime(id, w.at(2026, 5, 21, 9, 0), time.Hour)
+	e.sync()
+	if got := w.recordsOf("42", ann); got["2026-05-21"] != 0 {
+		t.Fatalf("a normal cycle after the resync still read old days: %v", got)
+	}
+}
