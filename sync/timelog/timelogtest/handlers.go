@@ -210,19 +210,27 @@ func (s *Server) getUsers(c *call) {
 }
 
 func (s *Server) getUser(c *call) {
+	s.singleByID(c, "No user matching the identifier was found", func(id int) map[string]any {
+		if u := s.userLocked(id); u != nil {
+			return s.userProps(u)
+		}
+		return nil
+	})
+}
+
+// singleByID answers GET …/{id}: props (called with s.mu held) gives the object's
+// properties, or nil when there is none, which TimeLog answers with a 500 and
+// notFound (spec §3.3).
+func (s *Server) singleByID(c *call, notFound string, props func(id int) map[string]any) {
 	id, _ := strconv.Atoi(c.args[0])
 	s.mu.Lock()
-	u := s.userLocked(id)
-	var props map[string]any
-	if u != nil {
-		props = s.userProps(u)
-	}
+	m := props(id)
 	s.mu.Unlock()
-	if u == nil {
-		writeError(c.w, http.StatusInternalServerError, 200, "No user matching the identifier was found", "")
+	if m == nil {
+		writeError(c.w, http.StatusInternalServerError, 200, notFound, "")
 		return
 	}
-	s.single(c, props)
+	s.single(c, m)
 }
 
 func (s *Server) getUserSetting(c *call) {
@@ -273,19 +281,12 @@ func (s *Server) searchProjects(c *call) {
 }
 
 func (s *Server) getProject(c *call) {
-	id, _ := strconv.Atoi(c.args[0])
-	s.mu.Lock()
-	p := s.projectLocked(id)
-	var props map[string]any
-	if p != nil {
-		props = projectProps(p)
-	}
-	s.mu.Unlock()
-	if p == nil {
-		writeError(c.w, http.StatusInternalServerError, 200, "Project with the ProjectID provided does not exist", "")
-		return
-	}
-	s.single(c, props)
+	s.singleByID(c, "Project with the ProjectID provided does not exist", func(id int) map[string]any {
+		if p := s.projectLocked(id); p != nil {
+			return projectProps(p)
+		}
+		return nil
+	})
 }
 
 // ---- tasks ----
@@ -342,19 +343,12 @@ func (s *Server) filterTasks(c *call) {
 }
 
 func (s *Server) getTask(c *call) {
-	id, _ := strconv.Atoi(c.args[0])
-	s.mu.Lock()
-	t := s.taskLocked(id)
-	var props map[string]any
-	if t != nil {
-		props = s.taskProps(t)
-	}
-	s.mu.Unlock()
-	if t == nil {
-		writeError(c.w, http.StatusInternalServerError, 200, "Task with the TaskID provided does not exist", "")
-		return
-	}
-	s.single(c, props)
+	s.singleByID(c, "Task with the TaskID provided does not exist", func(id int) map[string]any {
+		if t := s.taskLocked(id); t != nil {
+			return s.taskProps(t)
+		}
+		return nil
+	})
 }
 
 // checkTask validates a TaskApiCreateModel; it answers and returns false on failure.
@@ -513,19 +507,12 @@ func (s *Server) getByDate(c *call) {
 }
 
 func (s *Server) getItem(c *call) {
-	id, _ := strconv.Atoi(c.args[0])
-	s.mu.Lock()
-	r := s.regByIDLocked(id)
-	var props map[string]any
-	if r != nil && r.UserID == c.user.UserID {
-		props = s.itemProps(r)
-	}
-	s.mu.Unlock()
-	if props == nil {
-		writeError(c.w, http.StatusInternalServerError, 200, "No time tracking item matching the identifier is found", "")
-		return
-	}
-	s.single(c, props)
+	s.singleByID(c, "No time tracking item matching the identifier is found", func(id int) map[string]any {
+		if r := s.regByIDLocked(id); r != nil && r.UserID == c.user.UserID {
+			return s.itemProps(r)
+		}
+		return nil
+	})
 }
 
 func (s *Server) getRegistration(c *call) {
@@ -533,23 +520,17 @@ func (s *Server) getRegistration(c *call) {
 		writeJSON(c.w, http.StatusNotFound, map[string]string{"Message": "No HTTP resource was found that matches the request URI."})
 		return
 	}
-	id, _ := strconv.Atoi(c.args[0])
-	s.mu.Lock()
-	r := s.regByIDLocked(id)
-	var props map[string]any
-	if r != nil && r.UserID == c.user.UserID {
-		props = map[string]any{"TimeRegistrationID": r.TimeRegistrationID, "TimeRegistrationGUID": r.GUID,
+	s.singleByID(c, "Time registration does not exist", func(id int) map[string]any {
+		r := s.regByIDLocked(id)
+		if r == nil || r.UserID != c.user.UserID {
+			return nil
+		}
+		return map[string]any{"TimeRegistrationID": r.TimeRegistrationID, "TimeRegistrationGUID": r.GUID,
 			"UserID": r.UserID, "TaskID": r.TaskID, "Date": r.Date + "T00:00:00", "Hours": r.Hours, "Comment": r.Comment,
 			"ApprovalStatus": r.ApprovalStatus, "InvoiceStatus": map[bool]int{true: 2, false: 0}[r.IsInvoiced],
 			"IsInvoiced": r.IsInvoiced, "IsInClosedAccountingPeriod": false, "Status": 1,
 			"LastModified": r.LastModified.In(s.opts.Zone).Format(naive), "InterfaceCreated": "API", "InterfaceModified": "API"}
-	}
-	s.mu.Unlock()
-	if props == nil {
-		writeError(c.w, http.StatusInternalServerError, 200, "Time registration does not exist", "")
-		return
-	}
-	s.single(c, props)
+	})
 }
 
 // regModel is the create/update model; pointers tell "absent" from zero.
