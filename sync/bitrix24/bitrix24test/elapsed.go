@@ -44,16 +44,7 @@ func (s *Server) elapsedJSON(e *Elapsed, sel map[string]bool) map[string]any {
 	m := map[string]any{"ID": itoa(e.ID), "TASK_ID": itoa(e.TaskID), "USER_ID": itoa(e.UserID), "COMMENT_TEXT": e.Comment,
 		"SECONDS": itoa(e.Seconds), "MINUTES": itoa((e.Seconds + 30) / 60), "SOURCE": itoa(e.Source),
 		"CREATED_DATE": s.fmtServerDate(e.Created), "DATE_START": s.fmtServerDate(e.DateStart), "DATE_STOP": s.fmtServerDate(e.DateStop)}
-	if sel == nil {
-		return m
-	}
-	out := map[string]any{}
-	for k := range sel {
-		if v, ok := m[k]; ok {
-			out[k] = v
-		}
-	}
-	return out
+	return project(m, sel)
 }
 
 func (s *Server) taskForElapsed(id int, u *User) (*Task, *restErr) {
