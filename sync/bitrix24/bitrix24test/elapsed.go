@@ -1,6 +1,7 @@
 package bitrix24test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -205,12 +206,9 @@ func (s *Server) mElapsedAdd(c *call) (reply, *restErr) {
 	if e != nil {
 		return reply{}, e
 	}
-	var fields *obj
-	if len(c.args) > 1 {
-		fields = toObj(c.args[1])
-	}
-	if fields == nil {
-		return reply{}, taskErr(256, `Param #1 (arFields) for method ctaskelapseditem::add() expected to be of type "array", but given something else.`, "WRONG_ARGUMENTS")
+	fields, e := fieldsArg(c, 1, "add")
+	if e != nil {
+		return reply{}, e
 	}
 	t := s.st.tasks[taskID]
 	if !s.taskVisible(t, c.user) {
@@ -297,12 +295,9 @@ func (s *Server) mElapsedUpdate(c *call) (reply, *restErr) {
 	if e != nil {
 		return reply{}, e
 	}
-	var fields *obj
-	if len(c.args) > 2 {
-		fields = toObj(c.args[2])
-	}
-	if fields == nil {
-		return reply{}, taskErr(256, `Param #2 (arFields) for method ctaskelapseditem::update() expected to be of type "array", but given something else.`, "WRONG_ARGUMENTS")
+	fields, e := fieldsArg(c, 2, "update")
+	if e != nil {
+		return reply{}, e
 	}
 	for _, k := range fields.keys {
 		switch strings.ToUpper(k) {
@@ -357,4 +352,17 @@ func (s *Server) mElapsedAllowed(c *call) (reply, *restErr) {
 		it := s.st.elapsed[itemID]
 		return reply{result: it != nil && (c.user.Admin || it.UserID == c.user.ID)}, nil
 	}
+}
+
+// fieldsArg is the positional arFields argument #i of ctaskelapseditem::method,
+// or the portal's error when it is missing or not an object.
+func fieldsArg(c *call, i int, method string) (*obj, *restErr) {
+	var fields *obj
+	if len(c.args) > i {
+		fields = toObj(c.args[i])
+	}
+	if fields == nil {
+		return nil, taskErr(256, fmt.Sprintf(`Param #%d (arFields) for method ctaskelapseditem::%s() expected to be of type "array", but given something else.`, i, method), "WRONG_ARGUMENTS")
+	}
+	return fields, nil
 }
